@@ -1,0 +1,182 @@
+// OIDC-level checks of the auth host: discovery as a real relying party sees it (openid-client with the
+// target's resolver and trust store), the JWKS, and whether sign-in really goes through Login V2.
+import * as client from 'openid-client';
+import { fetch as undiciFetch } from 'undici';
+import type { Target } from './config.ts';
+import { dispatcherFor, header, headerList, request, type Response } from './http.ts';
+
+/** A fetch for openid-client that goes through the target's dispatcher (DNS_SERVERS, CA_FILE). */
+export function fetchFor(t: Target): client.CustomFetch {
+  const dispatcher = dispatcherFor(t);
+  return ((url: string, options: client.CustomFetchOptions) =>
+    undiciFetch(url, { ...(options as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as client.CustomFetch;
+}
+
+export interface DiscoveryResult {
+  url: string;
+  status: number;
+  ms: number;
+  /** The raw document (parsed), even when openid-client refuses it. */
+  document: Record<string, unknown>;
+  /** openid-client's view, when it accepted the document. */
+  metadata?: client.ServerMetadata;
+  /** openid-client's reason for refusing it (issuer mismatch, not JSON, ...). */
+  clientError?: string;
+}
+
+/** GET /.well-known/openid-configuration of AUTH_URL, raw and through openid-client `discovery()`. */
+export async function discover(t: Target, clientId = 'gadgetbot-verify'): Promise<DiscoveryResult> {
+  const url = `${t.authUrl}/.well-known/openid-configuration`;
+  const res = await request(t, url, { headers: { accept: 'application/json' } });
+  let document: Record<string, unknown> = {};
+  try { document = JSON.parse(res.body) as Record<string, unknown>; } catch { /* reported via clientError below */ }
+  const out: DiscoveryResult = { url, status: res.status, ms: res.ms, document };
+  try {
+    const config = await client.discovery(new URL(t.authUrl), clientId, undefined, client.None(), {
+      [client.customFetch]: fetchFor(t),
+      timeout: 15,
+    });
+    out.metadata = config.serverMetadata();
+  } catch (e) {
+    const err = e as Error & { code?: string; cause?: unknown };
+    out.clientError = `${err.code ? `${err.code}: ` : ''}${err.message}`;
+  }
+  return out;
+}
+
+/** Problems with a discovery document against what Zitadel publishes; empty when fine. */
+export function discoveryProblems(t: Target, d: DiscoveryResult): string[] {
+  const host = new URL(t.authUrl).host;
+  const p: string[] = [];
+  if (d.status !== 200) return [`${host}: discovery ${d.url} answered ${d.status}`];
+  const doc = d.document;
+  if (!doc || typeof doc !== 'object' || !('issuer' in doc)) return [`${host}: discovery document is not JSON with an issuer`];
+  if (doc.issuer !== t.authUrl) p.push(`${host}: discovery issuer is "${String(doc.issuer)}", expected "${t.authUrl}" (tokens would fail validation)`);
+  const paths: Record<string, string> = {
+    authorization_endpoint: '/oauth/v2/authorize',
+    token_endpoint: '/oauth/v2/token',
+    userinfo_endpoint: '/oidc/v1/userinfo',
+    jwks_uri: '/oauth/v2/keys',
+    end_session_endpoint: '/oidc/v1/end_session',
+  };
+  for (const [k, path] of Object.entries(paths)) {
+    const v = doc[k];
+    if (typeof v !== 'string') { p.push(`${host}: discovery has no ${k}`); continue; }
+    let u: URL | undefined;
+    try { u = new URL(v); } catch { /* below */ }
+    if (!u || u.origin !== t.authUrl || u.pathname !== path) p.push(`${host}: ${k} is "${v}", expected ${t.authUrl}${path}`);
+  }
+  const pkce = doc.code_challenge_methods_supported;
+  if (!Array.isArray(pkce) || !pkce.includes('S256'))
+    p.push(`${host}: code_challenge_methods_supported ${JSON.stringify(pkce ?? null)} lacks S256 (PKCE would not work)`);
+  if (d.clientError && !p.length) p.push(`${host}: openid-client refused the discovery document: ${d.clientError}`);
+  return p;
+}
+
+export interface JwksResult { url: string; status: number; keys: { kid?: string; kty?: string; alg?: string; use?: string }[]; error?: string }
+
+export async function fetchJwks(t: Target, jwksUri: string): Promise<JwksResult> {
+  const res = await request(t, jwksUri, { headers: { accept: 'application/json' } });
+  const out: JwksResult = { url: jwksUri, status: res.status, keys: [] };
+  try {
+    const body = JSON.parse(res.body) as { keys?: unknown };
+    if (!Array.isArray(body.keys)) out.error = 'no "keys" array';
+    // Only public metadata of the keys: never key material in reports.
+    else out.keys = body.keys.map((k: Record<string, string>) => ({ kid: k.kid, kty: k.kty, alg: k.alg, use: k.use }));
+  } catch { out.error = 'not JSON'; }
+  return out;
+}
+
+export interface Hop { url: string; status: number; location?: string }
+export interface LoginV2Probe {
+  signInStatus: number;
+  authorizeUrl?: string;
+  authorizeParams: Record<string, string>;
+  hops: Hop[];
+  finalUrl: string;
+  finalStatus: number;
+  /** The path (and the query keys) the authorize request lands on at the auth host. */
+  landedOn: string;
+  loginV2: boolean;
+  problem?: string;
+}
+
+function cookiesFrom(res: Response): [string, string][] {
+  return headerList(res, 'set-cookie').map((c) => c.split(';')[0]).map((kv) => {
+    const i = kv.indexOf('=');
+    return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as [string, string];
+  }).filter(([k]) => k);
+}
+
+/**
+ * Asks the app for the authorize URL exactly as its login button does, then follows the auth host's
+ * redirects by hand (max `maxHops`) and reports where the browser would land. Login V2 is required when
+ * that is under /ui/v2/login/.
+ */
+export async function probeLoginV2(t: Target, opts: { maxHops?: number; callbackURL?: string } = {}): Promise<LoginV2Probe> {
+  const appHost = new URL(t.appUrl).host;
+  const authHost = new URL(t.authUrl).host;
+  const signIn = await request(t, `${t.appUrl}/api/auth/sign-in/social`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: t.appUrl, accept: 'application/json' },
+    body: JSON.stringify({ provider: 'zitadel', callbackURL: opts.callbackURL ?? '/admin' }),
+  });
+  const base: LoginV2Probe = { signInStatus: signIn.status, authorizeParams: {}, hops: [], finalUrl: '', finalStatus: 0, landedOn: '', loginV2: false };
+  let authorizeUrl: string | undefined;
+  try { authorizeUrl = (JSON.parse(signIn.body) as { url?: string }).url; } catch { /* below */ }
+  if (signIn.status !== 200 || !authorizeUrl)
+    return { ...base, problem: `${appHost}: POST /api/auth/sign-in/social answered ${signIn.status} without an authorize URL` };
+  base.authorizeUrl = authorizeUrl;
+  const au = new URL(authorizeUrl);
+  for (const [k, v] of au.searchParams) base.authorizeParams[k] = k === 'state' || k === 'code_challenge' ? '…' : v;
+  if (au.host !== authHost)
+    return { ...base, problem: `${appHost}: authorize URL points at ${au.host}, expected the auth host ${authHost}` };
+
+  const jar = new Map<string, Map<string, string>>();
+  let url = authorizeUrl;
+  let last: Response | undefined;
+  const maxHops = opts.maxHops ?? 6;
+  for (let i = 0; i <= maxHops; i++) {
+    const u = new URL(url);
+    const cookies = jar.get(u.host);
+    last = await request(t, url, {
+      headers: { accept: 'text/html' },
+      cookie: cookies?.size ? [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') : undefined,
+    });
+    const set = cookiesFrom(last);
+    if (set.length) {
+      const m = jar.get(u.host) ?? new Map<string, string>();
+      for (const [k, v] of set) m.set(k, v);
+      jar.set(u.host, m);
+    }
+    const location = header(last, 'location');
+    base.hops.push({ url: redactQuery(url), status: last.status, location: location ? redactQuery(new URL(location, url).toString()) : undefined });
+    if (last.status < 300 || last.status >= 400 || !location) break;
+    const next = new URL(location, url);
+    url = next.toString();
+    if (next.host !== authHost) { base.hops.push({ url: redactQuery(url), status: 0 }); break; } // left the auth host: stop there
+  }
+  const final = new URL(url);
+  const landedOn = `${final.host === authHost ? '' : final.origin}${final.pathname}${[...final.searchParams.keys()].length ? `?${[...final.searchParams.keys()].join('&')}` : ''}`;
+  const passedV1 = base.hops.some((h) => { try { return new URL(h.url).pathname.startsWith('/ui/login/'); } catch { return false; } });
+  const loginV2 = final.host === authHost && final.pathname.startsWith('/ui/v2/login/') && !passedV1;
+  return {
+    ...base,
+    finalUrl: redactQuery(url),
+    finalStatus: last?.status ?? 0,
+    landedOn,
+    loginV2,
+    problem: loginV2 ? undefined
+      : `${authHost}: authorize lands on ${landedOn} (status ${last?.status ?? '?'}), not on Login V2 /ui/v2/login/…`
+        + (final.pathname.startsWith('/ui/login/') ? ' — the old Login V1 UI: Login V2 is not required (ZITADEL_DEFAULTINSTANCE_FEATURES_LOGINV2_REQUIRED)' : ''),
+  };
+}
+
+/** Query values replaced (ids and states are one-time values, not for reports). Keys are kept. */
+function redactQuery(url: string): string {
+  try {
+    const u = new URL(url);
+    for (const k of [...u.searchParams.keys()]) u.searchParams.set(k, '…');
+    return u.toString().replace(/%E2%80%A6/g, '…');
+  } catch { return url; }
+}
