@@ -1,0 +1,243 @@
+// The deployer client against a small local HTTP server speaking Coolify's API shapes: bearer auth, 404,
+// 429 + Retry-After, status transitions of a deployment, time-outs, and the token never showing up anywhere.
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
+import { Agent } from 'undici';
+import { CoolifyClient, CoolifyError, parseRetryAfter } from '../helpers/coolify.ts';
+
+const TOKEN = '7|gbvTestTokenSecretValue0123456789';
+
+interface Dep { statuses: string[]; polls: number }
+
+/** Coolify-like API. Each deployment walks through `statuses`, one step per poll. */
+function fakeCoolify() {
+  const deployments = new Map<string, Dep>();
+  const requests: { path: string; auth?: string }[] = [];
+  let rateLimitLeft = 0;
+  let retryAfter = '0';
+  let nextStatuses = ['queued', 'in_progress', 'in_progress', 'finished'];
+  let flaky = 0; // next N polls answer 503
+  let seq = 0;
+  let hang = false;
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    requests.push({ path: url.pathname + url.search, auth: req.headers.authorization });
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(JSON.stringify(body));
+    };
+    if (url.pathname === '/api/health') {
+      if (hang) return; // never answers; closed in after()
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return res.end('OK');
+    }
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      // Echo the presented credential, as a careless server might: the client must not pass it on.
+      return json(401, { message: `Unauthenticated. (${req.headers.authorization ?? ''})` });
+    }
+    if (url.pathname === '/api/v1/version') { res.writeHead(200, { 'content-type': 'text/plain' }); return res.end('4.0.0-beta.420.6'); }
+    if (url.pathname === '/api/v1/deploy') {
+      if (rateLimitLeft > 0) { rateLimitLeft--; return json(429, { message: 'Too many requests.' }, { 'retry-after': retryAfter }); }
+      const uuid = url.searchParams.get('uuid');
+      if (uuid !== 'app-uuid-1' && uuid !== 'auth-uuid-1') return json(404, { message: 'No resources found.' });
+      const dep = `dep-${++seq}`;
+      deployments.set(dep, { statuses: nextStatuses.slice(), polls: 0 });
+      return json(200, { deployments: [{ message: `Application ${uuid} deployment queued.`, resource_uuid: uuid, deployment_uuid: dep }] });
+    }
+    const restart = url.pathname.match(/^\/api\/v1\/applications\/([^/]+)\/restart$/);
+    if (restart) {
+      if (restart[1] !== 'app-uuid-1') return json(404, { message: 'Application not found.' });
+      const dep = `dep-${++seq}`;
+      deployments.set(dep, { statuses: ['in_progress', 'finished'], polls: 0 });
+      return json(200, { message: 'Restart request queued.', deployment_uuid: dep });
+    }
+    if (url.pathname === '/api/v1/deployments/applications/app-uuid-1') {
+      return json(200, { count: deployments.size, deployments: [...deployments.entries()].reverse().map(([k, d]) => ({ deployment_uuid: k, status: d.statuses[Math.min(d.polls, d.statuses.length - 1)] })) });
+    }
+    const one = url.pathname.match(/^\/api\/v1\/deployments\/([^/]+)$/);
+    if (one) {
+      const d = deployments.get(one[1]);
+      if (!d) return json(404, { message: 'Deployment not found.' });
+      if (flaky > 0) { flaky--; return json(503, { message: 'Service Unavailable' }); }
+      const status = d.statuses[Math.min(d.polls, d.statuses.length - 1)];
+      d.polls++;
+      return json(200, { id: 1, deployment_uuid: one[1], status, application_name: 'gadgetbot-app', logs: '[]' });
+    }
+    return json(404, { message: 'Not found.' });
+  });
+  return {
+    server, requests, deployments,
+    rateLimit(n: number, after: string) { rateLimitLeft = n; retryAfter = after; },
+    willWalk(statuses: string[]) { nextStatuses = statuses; },
+    flake(n: number) { flaky = n; },
+    hangHealth(on: boolean) { hang = on; },
+  };
+}
+
+describe('Coolify client', () => {
+  const api = fakeCoolify();
+  const agent = new Agent();
+  let base = '';
+  const logs: string[] = [];
+  const client = () => new CoolifyClient({ baseUrl: base + '/', token: TOKEN, dispatcher: agent, timeoutMs: 2000, log: (l) => logs.push(l) });
+
+  before(async () => {
+    await new Promise<void>((r) => api.server.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    api.server.closeAllConnections();
+    await new Promise<void>((r) => api.server.close(() => r()));
+    await agent.close();
+  });
+
+  test('deploy → queued → in_progress → finished, with the bearer token sent', async () => {
+    const c = client();
+    const [d, ...more] = await c.deploy('app-uuid-1', { force: false });
+    assert.equal(more.length, 0);
+    assert.equal(d.resourceUuid, 'app-uuid-1');
+    assert.match(d.deploymentUuid, /^dep-\d+$/);
+    assert.equal(api.requests.at(-1)!.path, '/api/v1/deploy?uuid=app-uuid-1&force=false');
+    assert.equal(api.requests.at(-1)!.auth, `Bearer ${TOKEN}`);
+    const seen: string[] = [];
+    const final = await c.waitForDeployment(d.deploymentUuid, { pollMs: 20, timeoutMs: 5000, onStatus: (s) => seen.push(s) });
+    assert.equal(final, 'finished');
+    assert.deepEqual(seen, ['queued', 'in_progress', 'finished']);
+    assert.equal((await c.deployment(d.deploymentUuid)).raw.application_name, 'gadgetbot-app');
+    await c.deploy('app-uuid-1', { force: true });
+    assert.equal(api.requests.at(-1)!.path, '/api/v1/deploy?uuid=app-uuid-1&force=true');
+    const history = await c.deploymentsOf('app-uuid-1');
+    assert.ok(history.length >= 2 && history.every((h) => h.deploymentUuid.startsWith('dep-')));
+  });
+
+  test('failed and cancelled deployments are final statuses; transient 503 while polling is ridden out', async () => {
+    const c = client();
+    api.willWalk(['queued', 'failed']);
+    const [d1] = await c.deploy('app-uuid-1');
+    api.flake(2);
+    assert.equal(await c.waitForDeployment(d1.deploymentUuid, { pollMs: 20, timeoutMs: 5000 }), 'failed');
+    api.willWalk(['in_progress', 'cancelled-by-user']);
+    const [d2] = await c.deploy('auth-uuid-1');
+    assert.equal(await c.waitForDeployment(d2.deploymentUuid, { pollMs: 20, timeoutMs: 5000 }), 'cancelled-by-user');
+    api.willWalk(['queued', 'in_progress', 'finished']);
+  });
+
+  test('a deployment that never ends gives a time-out naming the last status', async () => {
+    const c = client();
+    api.willWalk(['queued', 'in_progress']);
+    const [d] = await c.deploy('app-uuid-1');
+    const t0 = Date.now();
+    await assert.rejects(c.waitForDeployment(d.deploymentUuid, { pollMs: 50, timeoutMs: 400 }), (e: unknown) => {
+      assert.ok(e instanceof CoolifyError);
+      assert.equal(e.kind, 'timeout');
+      assert.match(e.message, /did not reach a final status within 0 s \(last status: in_progress\)/);
+      return true;
+    });
+    assert.ok(Date.now() - t0 < 1500);
+    api.willWalk(['queued', 'in_progress', 'finished']);
+  });
+
+  test('restart answers a deployment uuid that can be waited for', async () => {
+    const c = client();
+    const r = await c.restart('app-uuid-1');
+    assert.equal(r.message, 'Restart request queued.');
+    assert.ok(r.deploymentUuid);
+    assert.equal(await c.waitForDeployment(r.deploymentUuid!, { pollMs: 20, timeoutMs: 5000 }), 'finished');
+    await assert.rejects(c.restart('nope'), (e: unknown) => e instanceof CoolifyError && e.kind === 'not-found' && /Application not found/.test(e.message));
+  });
+
+  test('404 for an unknown resource, with the API message; unknown deployment is not retried', async () => {
+    const c = client();
+    await assert.rejects(c.deploy('no-such-uuid'), (e: unknown) => {
+      assert.ok(e instanceof CoolifyError);
+      assert.equal(e.kind, 'not-found');
+      assert.equal(e.status, 404);
+      assert.match(e.message, /HTTP 404 "No resources found\."/);
+      return true;
+    });
+    const before = api.requests.length;
+    await assert.rejects(c.waitForDeployment('dep-unknown', { pollMs: 10, timeoutMs: 5000 }), (e: unknown) => e instanceof CoolifyError && e.kind === 'not-found');
+    assert.equal(api.requests.length - before, 1);
+  });
+
+  test('429 is retried after Retry-After, and only a bounded number of times', async () => {
+    const c = client();
+    api.rateLimit(1, '1');
+    const t0 = Date.now();
+    const [d] = await c.deploy('app-uuid-1');
+    const waited = Date.now() - t0;
+    assert.ok(d.deploymentUuid);
+    assert.ok(waited >= 950, `retried after ${waited} ms, Retry-After said 1 s`);
+    assert.ok(logs.some((l) => JSON.parse(l).event === 'coolify-retry'));
+
+    api.rateLimit(10, '0');
+    const n0 = api.requests.length;
+    const bounded = new CoolifyClient({ baseUrl: base, token: TOKEN, dispatcher: agent, maxRetries: 2 });
+    await assert.rejects(bounded.deploy('app-uuid-1'), (e: unknown) => e instanceof CoolifyError && e.kind === 'rate-limited' && /after 3 attempts/.test(e.message));
+    assert.equal(api.requests.length - n0, 3);
+
+    api.rateLimit(1, '3600');
+    const n1 = api.requests.length;
+    await assert.rejects(client().deploy('app-uuid-1'), (e: unknown) => e instanceof CoolifyError && e.kind === 'rate-limited' && /Retry-After 3600 s/.test(e.message));
+    assert.equal(api.requests.length - n1, 1, 'a Retry-After beyond the limit is not waited for');
+    api.rateLimit(0, '0');
+  });
+
+  test('Retry-After parsing: seconds and HTTP dates', () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    assert.equal(parseRetryAfter('5', now), 5000);
+    assert.equal(parseRetryAfter(['2'], now), 2000);
+    assert.equal(parseRetryAfter('Wed, 01 Jan 2025 00:00:07 GMT', now), 7000);
+    assert.equal(parseRetryAfter('Tue, 31 Dec 2024 00:00:07 GMT', now), 0);
+    assert.equal(parseRetryAfter('soon', now), undefined);
+    assert.equal(parseRetryAfter(undefined, now), undefined);
+  });
+
+  test('health and version', async () => {
+    const c = client();
+    assert.deepEqual(await c.health(), { ok: true, status: 200, body: 'OK' });
+    assert.equal(await c.version(), '4.0.0-beta.420.6');
+    const anon = new CoolifyClient({ baseUrl: base, dispatcher: agent });
+    assert.equal((await anon.health()).ok, true, 'health needs no token');
+    await assert.rejects(anon.version(), (e: unknown) => e instanceof CoolifyError && e.kind === 'unauthorized' && /no deployer token/.test(e.message));
+  });
+
+  test('a wrong token is unauthorized; the token appears in no error, log line or inspection', async () => {
+    const wrong = 'WRONG-gbvTokenThatMustNotLeak-987654321';
+    const c = new CoolifyClient({ baseUrl: base, token: wrong, dispatcher: agent, log: (l) => logs.push(l) });
+    const errors: string[] = [];
+    await assert.rejects(c.deploy('app-uuid-1'), (e: unknown) => {
+      assert.ok(e instanceof CoolifyError);
+      assert.equal(e.kind, 'unauthorized');
+      assert.equal(e.status, 401);
+      errors.push(e.message, e.stack ?? '', inspect(e));
+      return true;
+    });
+    assert.match(errors[0], /HTTP 401 "Unauthenticated\. \(Bearer \[redacted\]\)"/);
+
+    // Network failure and time-out paths too.
+    const dead = new CoolifyClient({ baseUrl: 'http://127.0.0.1:9', token: TOKEN, dispatcher: agent, timeoutMs: 1000 });
+    await assert.rejects(dead.deploy('app-uuid-1'), (e: unknown) => {
+      assert.ok(e instanceof CoolifyError && e.kind === 'network', String(e));
+      errors.push(e.message, inspect(e));
+      return true;
+    });
+    const slow = new CoolifyClient({ baseUrl: base, token: TOKEN, dispatcher: agent, timeoutMs: 300 });
+    api.hangHealth(true);
+    await assert.rejects(slow.health(), (e: unknown) => {
+      assert.ok(e instanceof CoolifyError && e.kind === 'timeout', String(e));
+      errors.push(e.message, inspect(e));
+      return true;
+    });
+    api.hangHealth(false);
+    errors.push(inspect(c), JSON.stringify(c), inspect(client()), JSON.stringify(client()), ...logs);
+    for (const text of errors) {
+      for (const secret of [wrong, TOKEN, 'gbvTestTokenSecretValue0123456789']) {
+        assert.ok(!text.includes(secret), `secret leaked into: ${text.slice(0, 200)}`);
+      }
+    }
+  });
+});
