@@ -106,11 +106,11 @@ export async function tablesOf(q: Query, schema = 'public'): Promise<Record<stri
   const cons = await q<{ table_name: string; name: string; contype: string; columns: string[] | null; definition: string;
     ref_table: string | null; ref_columns: string[] | null; confdeltype: string; confupdtype: string }>(`
     SELECT c.relname AS table_name, k.conname AS name, k.contype,
-           (SELECT array_agg(a.attname ORDER BY u.ord) FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord)
+           (SELECT array_agg(a.attname::text ORDER BY u.ord) FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord)
               JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum) AS columns,
            pg_get_constraintdef(k.oid) AS definition,
            rc.relname AS ref_table,
-           (SELECT array_agg(a.attname ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
+           (SELECT array_agg(a.attname::text ORDER BY u.ord) FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
               JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum) AS ref_columns,
            k.confdeltype, k.confupdtype
       FROM pg_constraint k
@@ -137,7 +137,7 @@ export async function tablesOf(q: Query, schema = 'public'): Promise<Record<stri
 export async function uniqueIndexes(q: Query, schema = 'public'): Promise<{ table: string; name: string; columns: string[] }[]> {
   return (await q<{ table: string; name: string; columns: string[] }>(`
     SELECT t.relname AS table, i.relname AS name,
-           array(SELECT a.attname FROM unnest(x.indkey) WITH ORDINALITY u(attnum, ord)
+           array(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY u(attnum, ord)
                    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = u.attnum ORDER BY u.ord) AS columns
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -180,4 +180,58 @@ export async function snapshot(url: string, opts: { timeoutMs?: number } = {}): 
 export function normalizeDefault(d: string | null): string | null {
   if (d === null) return null;
   return d.replace(/::[a-z ]+(\[\])?(\([0-9, ]+\))?$/i, '').trim();
+}
+
+// ---- comparison against an expected schema (the reference lives in tests/db/expected-schema.ts)
+
+export type FkAction = ForeignKeyInfo['onDelete'];
+export interface ExpectedColumn { type: string; nullable: boolean; default: string | null }
+export interface ExpectedTable {
+  columns: Record<string, ExpectedColumn>;
+  primaryKey: string[];
+  unique?: string[][];
+  foreignKeys?: { columns: string[]; refTable: string; refColumns: string[]; onDelete: FkAction }[];
+}
+export interface SchemaComparison { problems: string[]; notes: string[] }
+
+/**
+ * Differences between the database and the expected tables, one line each, naming table.column and
+ * what differs. Extra tables/columns are notes (the app still works), everything else a problem.
+ */
+export function compareSchema(actual: Record<string, TableInfo>, expected: Record<string, ExpectedTable>,
+  uniqueIdx: { table: string; columns: string[] }[] = []): SchemaComparison {
+  const problems: string[] = [];
+  const notes: string[] = [];
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  for (const [name, exp] of Object.entries(expected)) {
+    const t = actual[name];
+    if (!t) { problems.push(`table ${name} is missing`); continue; }
+    const cols = new Map(t.columns.map((c) => [c.name, c]));
+    for (const [col, e] of Object.entries(exp.columns)) {
+      const c = cols.get(col);
+      if (!c) { problems.push(`${name}.${col}: column missing (expected ${e.type}${e.nullable ? '' : ' NOT NULL'})`); continue; }
+      if (c.type !== e.type) problems.push(`${name}.${col}: type ${c.type}, expected ${e.type}`);
+      if (c.nullable !== e.nullable) problems.push(`${name}.${col}: ${c.nullable ? 'nullable' : 'NOT NULL'}, expected ${e.nullable ? 'nullable' : 'NOT NULL'}`);
+      const d = normalizeDefault(c.default);
+      if (d !== e.default) problems.push(`${name}.${col}: default ${d ?? 'none'}, expected ${e.default ?? 'none'}`);
+    }
+    for (const c of t.columns) if (!(c.name in exp.columns)) notes.push(`${name}.${c.name}: extra column (${c.type})`);
+    const pk = t.constraints.find((c) => c.kind === 'primary key');
+    if (!pk) problems.push(`${name}: no primary key (expected ${exp.primaryKey.join(', ')})`);
+    else if (!same(pk.columns, exp.primaryKey)) problems.push(`${name}: primary key (${pk.columns.join(', ')}), expected (${exp.primaryKey.join(', ')})`);
+    for (const u of exp.unique ?? []) {
+      const hasConstraint = t.constraints.some((c) => c.kind === 'unique' && same(c.columns, u));
+      const hasIndex = uniqueIdx.some((i) => i.table === name && same(i.columns, u));
+      if (!hasConstraint && !hasIndex) problems.push(`${name}.${u.join(',')}: not unique (expected a unique constraint)`);
+    }
+    for (const f of exp.foreignKeys ?? []) {
+      const fk = t.foreignKeys.find((k) => same(k.columns, f.columns));
+      const want = `→ ${f.refTable}(${f.refColumns.join(', ')}) ON DELETE ${f.onDelete}`;
+      if (!fk) problems.push(`${name}.${f.columns.join(',')}: no foreign key (expected ${want})`);
+      else if (fk.refTable !== f.refTable || !same(fk.refColumns, f.refColumns) || fk.onDelete !== f.onDelete)
+        problems.push(`${name}.${f.columns.join(',')}: foreign key → ${fk.refTable}(${fk.refColumns.join(', ')}) ON DELETE ${fk.onDelete}, expected ${want}`);
+    }
+  }
+  for (const name of Object.keys(actual)) if (!(name in expected)) notes.push(`table ${name}: not in the reference`);
+  return { problems, notes };
 }
