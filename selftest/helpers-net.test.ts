@@ -139,12 +139,12 @@ before(async () => {
       const res = dns2.Packet.createResponseFromRequest(req);
       const [q] = req.questions;
       const addr = A[q.name.toLowerCase()];
-      if (!addr) (res.header as { rcode: number }).rcode = dns2.Packet.RCODE.NXDOMAIN;
-      else if (q.type === dns2.Packet.TYPE.A) res.answers.push({ name: q.name, type: dns2.Packet.TYPE.A, class: dns2.Packet.CLASS.IN, ttl: 5, address: addr });
+      if (!addr) res.header.rcode = 3; // NXDOMAIN
+      else if (q.type === dns2.Packet.TYPE.A) res.answers.push({ name: q.name, type: dns2.Packet.TYPE.A, class: dns2.Packet.CLASS.IN, ttl: 5, address: addr } as (typeof res.answers)[number]);
       send(res);
     },
   });
-  await dnsServer.listen({ udp: { port: 0, address: '127.0.0.1', type: 'udp4' } });
+  await dnsServer.listen({ udp: { port: 0, address: '127.0.0.1', type: 'udp4' } } as Parameters<typeof dnsServer.listen>[0]);
   dnsPort = (dnsServer.addresses().udp as AddressInfo).port;
 
   // A DNS "server" that never answers: resolution must time out within the bound, not hang.
