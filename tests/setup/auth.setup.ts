@@ -1,0 +1,48 @@
+// Signs in once per role through the real journey (home → "Admin Login" → "Sign in with Zitadel" →
+// Login V2 → back to /admin) and saves the browser state to .auth/<role>.json for the other projects.
+// Sign-ins per run = number of configured roles.
+import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { test as setup, expect, storageStatePath } from '../../fixtures/test.ts';
+import { AUTH_DIR } from '../../fixtures/auth-state.ts';
+import { sessionUser, signInWithZitadel } from '../../fixtures/pages/index.ts';
+
+// These tests type passwords. Traces record typed values and request bodies, videos show the screen:
+// both stay off here, whatever the config says.
+setup.use({ trace: 'off', video: 'off' });
+
+for (const role of ['admin', 'viewer'] as const) {
+  setup(`sign in as ${role}`, async ({ page, target, urls, home, appLogin, adminLayout }) => {
+    const user = target.users[role];
+    if (!user) {
+      // A stale viewer state from an earlier configuration must not stand in for a missing viewer.
+      if (existsSync(storageStatePath(role))) rmSync(storageStatePath(role));
+      setup.skip(true, `no ${role} configured (VIEWER_USER / VIEWER_PASSWORD unset): ${role} checks skip`);
+      return;
+    }
+
+    await setup.step('home → Admin Login → /login?redirect=/admin', async () => {
+      await home.goto();
+      await expect(home.heading).toBeVisible();
+      await home.adminLogin.click();
+      await page.waitForURL((u) => u.pathname === '/login');
+      expect(appLogin.redirectParam()).toBe('/admin');
+      await expect(appLogin.signInWithZitadel).toBeVisible();
+    });
+
+    const result = await setup.step(`Login V2 as ${user.username}`, () => signInWithZitadel(page, urls, user));
+    setup.info().annotations.push({ type: 'sign-in', description: `${role}: ${result.path}` });
+
+    await setup.step('back on /admin, the user menu names the user', async () => {
+      await expect(page).toHaveURL((u) => u.pathname === '/admin');
+      await expect(adminLayout.header).toBeVisible();
+      const me = await sessionUser(page, target.appUrl);
+      expect(me, 'the app reports no session right after sign-in').not.toBeNull();
+      expect(me!.name || me!.email, 'the session has neither a name nor an email').toBeTruthy();
+      await expect(adminLayout.userMenuButton(me!.name || me!.email)).toBeVisible();
+    });
+
+    mkdirSync(AUTH_DIR, { recursive: true, mode: 0o700 });
+    await page.context().storageState({ path: storageStatePath(role) });
+    chmodSync(storageStatePath(role), 0o600);
+  });
+}
