@@ -1,0 +1,248 @@
+// The fault catalogue: each fault breaks exactly one promise of the deployment, so that the suite can prove
+// it notices that breakage (the fault matrix in selftest/ runs the suite once per fault).
+
+export const FAULT_IDS = [
+  'cert-expired',
+  'cert-wrong-host',
+  'cert-expiring-soon',
+  'dns-wrong-a',
+  'dns-missing-auth',
+  'app-health-failing',
+  'no-https-redirect',
+  'login-v1',
+  'issuer-mismatch',
+  'db-missing-table',
+  'db-unapplied-migration',
+  'redeploy-loses-sessions',
+  'redeploy-stop-start',
+  'no-admin-check',
+  'delete-keeps-row',
+  'signout-keeps-session',
+  'session-cookie-not-persistent',
+  'db-port-exposed',
+  'missing-security-headers',
+  'open-redirect',
+  'callback-replay',
+  'app-404-path-prefix',
+  'redirect-uri-unregistered',
+  'auth-method-basic',
+  'auth-not-ready',
+  'db-url-postgres-scheme',
+] as const;
+
+export type FaultId = (typeof FAULT_IDS)[number];
+
+export type FaultOwner = 'ca/edge' | 'dns' | 'app' | 'edge' | 'auth' | 'postgres' | 'deployer' | 'app/edge' | 'orchestrator';
+
+export interface Fault {
+  id: FaultId;
+  owner: FaultOwner;
+  /** What is broken in the embedded stack while the fault is on. */
+  breaks: string;
+  /** The promise of the deployment that this fault violates (what the suite must catch). */
+  promise: string;
+}
+
+export const FAULTS: readonly Fault[] = [
+  {
+    id: 'cert-expired',
+    owner: 'ca/edge',
+    breaks: 'app host cert expired yesterday',
+    promise: 'every host serves a currently valid certificate',
+  },
+  {
+    id: 'cert-wrong-host',
+    owner: 'ca/edge',
+    breaks: 'app host serves a cert for other.stack.test only',
+    promise: "every host's certificate names that host",
+  },
+  {
+    id: 'cert-expiring-soon',
+    owner: 'ca/edge',
+    breaks: 'app host cert has 10 days left',
+    promise: 'certificates are renewed well before they expire (more than CERT_WARN_DAYS left)',
+  },
+  {
+    id: 'dns-wrong-a',
+    owner: 'dns',
+    breaks: 'app host A -> 127.0.0.3 (nothing listens)',
+    promise: 'all three host names resolve to the server address',
+  },
+  {
+    id: 'dns-missing-auth',
+    owner: 'dns',
+    breaks: 'auth host NXDOMAIN',
+    promise: 'all three host names resolve to the server address',
+  },
+  {
+    id: 'app-health-failing',
+    owner: 'app',
+    breaks: 'GET / answers 500',
+    promise: 'the app is up and its healthcheck (GET / 2xx) passes',
+  },
+  {
+    id: 'no-https-redirect',
+    owner: 'edge',
+    breaks: 'plain HTTP serves the site (200) instead of redirecting',
+    promise: 'port 80 redirects to HTTPS',
+  },
+  {
+    id: 'login-v1',
+    owner: 'auth',
+    breaks: 'Login V2 not required: authorize lands on the old UI /ui/login/login?authRequestID=...',
+    promise: 'sign-in goes through Zitadel Login V2',
+  },
+  {
+    id: 'issuer-mismatch',
+    owner: 'auth',
+    breaks: 'discovery issuer differs from the auth URL',
+    promise: "the issuer in OIDC discovery is the auth host's URL",
+  },
+  {
+    id: 'db-missing-table',
+    owner: 'postgres',
+    breaks: 'table verifications absent',
+    promise: 'the app database has every table the app needs',
+  },
+  {
+    id: 'db-unapplied-migration',
+    owner: 'postgres',
+    breaks: 'second migration not applied (and not recorded)',
+    promise: 'every migration is applied',
+  },
+  {
+    id: 'redeploy-loses-sessions',
+    owner: 'deployer',
+    breaks: 'a redeploy rotates BETTER_AUTH_SECRET',
+    promise: 'an app redeploy keeps users signed in',
+  },
+  {
+    id: 'redeploy-stop-start',
+    owner: 'deployer',
+    breaks: 'app redeploy stops the old process first, waits redeployGapMs, then starts',
+    promise: 'an app redeploy is a rolling update without downtime',
+  },
+  {
+    id: 'no-admin-check',
+    owner: 'app',
+    breaks: 'any signed-in user may create/update/delete (today\'s real app)',
+    promise: 'only admins may create, update or delete GadgetBots',
+  },
+  {
+    id: 'delete-keeps-row',
+    owner: 'app',
+    breaks: 'deleteById answers success but keeps the row',
+    promise: 'a deleted GadgetBot is gone',
+  },
+  {
+    id: 'signout-keeps-session',
+    owner: 'app',
+    breaks: 'sign-out clears the cookie but leaves the server session valid',
+    promise: 'sign-out ends the session on the server',
+  },
+  {
+    id: 'session-cookie-not-persistent',
+    owner: 'app',
+    breaks: 'session cookie without Max-Age/Expires',
+    promise: 'the session survives a browser restart (persistent cookie)',
+  },
+  {
+    id: 'db-port-exposed',
+    owner: 'postgres',
+    breaks: 'Postgres also listens on 127.0.0.1',
+    promise: 'only the edge ports are open on the public address',
+  },
+  {
+    id: 'missing-security-headers',
+    owner: 'app/edge',
+    breaks: 'no HSTS, X-Content-Type-Options, framing protection',
+    promise: 'the app sends the basic security headers',
+  },
+  {
+    id: 'open-redirect',
+    owner: 'app',
+    breaks: 'sign-in accepts an external callbackURL',
+    promise: 'sign-in only redirects back into the app',
+  },
+  {
+    id: 'callback-replay',
+    owner: 'app',
+    breaks: 'callback ignores a state mismatch (forged/replayed callback creates a session)',
+    promise: 'the OAuth callback checks state (no forged or replayed sign-in)',
+  },
+  {
+    id: 'app-404-path-prefix',
+    owner: 'edge',
+    breaks: 'app host routed only under path prefix /gadgetbot.stack.test (Coolify domain without https://)',
+    promise: 'the app answers at the root of its host',
+  },
+  {
+    id: 'redirect-uri-unregistered',
+    owner: 'auth',
+    breaks: "client registered with a different redirect URI: authorize shows Zitadel's error page",
+    promise: "the app's redirect URI is registered with the auth client",
+  },
+  {
+    id: 'auth-method-basic',
+    owner: 'auth',
+    breaks: 'client requires client_secret_basic: token exchange answers 401',
+    promise: 'the auth client is a public PKCE client (auth method None)',
+  },
+  {
+    id: 'auth-not-ready',
+    owner: 'auth',
+    breaks: '/debug/ready answers 503',
+    promise: 'the auth service reports itself ready',
+  },
+  {
+    id: 'db-url-postgres-scheme',
+    owner: 'orchestrator',
+    breaks: "target's DATABASE_URL uses postgres://",
+    promise: 'DATABASE_URL starts with postgresql:// (the app refuses postgres://)',
+  },
+];
+
+export class FaultError extends Error {
+  constructor(
+    message: string,
+    readonly unknown: string[],
+  ) {
+    super(message);
+    this.name = 'FaultError';
+  }
+}
+
+const KNOWN = new Set<string>(FAULT_IDS);
+
+export function isFaultId(id: string): id is FaultId {
+  return KNOWN.has(id);
+}
+
+/**
+ * Parses `STACK_FAULTS` (a comma list; blanks and duplicates ignored) or an array of ids.
+ * Unknown ids are rejected with one message that lists every valid id.
+ */
+export function parseFaults(input: string | readonly string[] | undefined | null): FaultId[] {
+  const raw = input == null ? [] : typeof input === 'string' ? input.split(',') : [...input];
+  const ids = raw.map((s) => s.trim()).filter((s) => s.length > 0);
+  const unknown = ids.filter((id) => !isFaultId(id));
+  if (unknown.length > 0) {
+    throw new FaultError(
+      `Unknown fault id${unknown.length > 1 ? 's' : ''} in STACK_FAULTS: ${unknown.join(', ')}. ` +
+        `Valid ids: ${FAULT_IDS.join(', ')}`,
+      unknown,
+    );
+  }
+  return [...new Set(ids as FaultId[])];
+}
+
+export function has(faults: readonly string[] | ReadonlySet<string> | undefined, id: FaultId): boolean {
+  if (!faults) return false;
+  return 'has' in faults ? faults.has(id) : faults.includes(id);
+}
+
+export function describeFault(id: FaultId): Fault {
+  const f = FAULTS.find((x) => x.id === id);
+  if (!f) throw new FaultError(`Unknown fault id: ${id}`, [id]);
+  return f;
+}
