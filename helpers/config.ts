@@ -4,6 +4,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import dotenv from 'dotenv';
+import { resolve } from 'node:path';
 
 export interface User { username: string; password: string }
 export interface Target {
@@ -145,6 +147,9 @@ const schema = z.object({
   TEST_DATA_PREFIX: opt(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,15}$/i, 'must be 1..16 characters of letters, digits, _ or - (it prefixes every test record)')),
 });
 
+/** Every variable the schema reads (documented in .env.example). */
+export const CONFIG_VARS = Object.keys(schema.shape);
+
 const missingMessage: Record<string, string> = {
   APP_URL: 'is required (the app base URL, e.g. https://gadgetbot.vellandi.net)',
   AUTH_URL: 'is required (the Zitadel base URL, e.g. https://gadgetbot-auth.vellandi.net)',
@@ -219,6 +224,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
     chromiumPath: v.CHROMIUM_PATH,
     testDataPrefix: v.TEST_DATA_PREFIX ?? DEFAULTS.TEST_DATA_PREFIX,
   };
+}
+
+/** Repository root (helpers/..). */
+export const ROOT = resolve(import.meta.dirname, '..');
+
+/**
+ * Loads `<root>/.env` into process.env for entry points (never overriding variables already set), unless
+ * GBV_NO_DOTENV=1 (self-tests run with a clean environment). Returns the file's variable names.
+ */
+export function loadDotenv(path = resolve(ROOT, '.env')): string[] {
+  if (process.env.GBV_NO_DOTENV === '1' || !existsSync(path)) return [];
+  const r = dotenv.config({ path, quiet: true });
+  return Object.keys(r.parsed ?? {});
 }
 
 let cached: Target | undefined;
