@@ -1,0 +1,176 @@
+// GadgetBot data access and the oRPC router (`/api/rpc/gadgetbots/*`, RPC wire format).
+// Differs from today's real app on purpose: no session → 401 (not a 500), and writes need the admin role.
+import { ORPCError, ValidationError, onError, os } from '@orpc/server';
+import { RPCHandler } from '@orpc/server/fetch';
+import type pg from 'pg';
+import * as z from 'zod';
+import { BOT_SPECS, BOT_TYPES, type BotStatus, type BotType } from './specs.ts';
+
+export interface GadgetBot {
+  id: string;
+  name: string;
+  type: BotType;
+  status: BotStatus;
+  description: string;
+  batteryLife: number;
+  maxLoadCapacity: number;
+  features: string[];
+  imageUrl?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface Row {
+  id: string;
+  name: string;
+  type: string;
+  status: string;
+  description: string;
+  battery_life: number;
+  max_load_capacity: number;
+  features: string[];
+  image_url: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS =
+  'id, name, type, status, description, battery_life, max_load_capacity, features, image_url, created_at, updated_at';
+
+function toModel(r: Row): GadgetBot {
+  const bot: GadgetBot = {
+    id: r.id,
+    name: r.name,
+    type: r.type as BotType,
+    status: r.status as BotStatus,
+    description: r.description,
+    batteryLife: Number(r.battery_life),
+    maxLoadCapacity: Number(r.max_load_capacity),
+    features: [...(r.features ?? [])],
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+  if (r.image_url !== null) bot.imageUrl = r.image_url;
+  return bot;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class GadgetBots {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly faults: ReadonlySet<string>,
+  ) {}
+
+  async list(): Promise<GadgetBot[]> {
+    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM gadgetbots ORDER BY created_at DESC, id`);
+    return r.rows.map(toModel);
+  }
+
+  async findById(id: string): Promise<GadgetBot | null> {
+    if (!UUID.test(id)) return null; // not a uuid: cannot exist, and must not reach Postgres as a cast error
+    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM gadgetbots WHERE id = $1`, [id]);
+    return r.rows[0] ? toModel(r.rows[0]) : null;
+  }
+
+  async create(input: { name: string; type: BotType }): Promise<GadgetBot> {
+    const s = BOT_SPECS[input.type];
+    const r = await this.pool.query<Row>(
+      `INSERT INTO gadgetbots (name, type, description, battery_life, max_load_capacity, features, image_url)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      [input.name, s.type, s.description, s.batteryLife, s.maxLoadCapacity, [...s.features], s.imageUrl],
+    );
+    return toModel(r.rows[0]!);
+  }
+
+  async update(id: string, data: { batteryLife?: number }): Promise<GadgetBot | null> {
+    if (!UUID.test(id)) return null;
+    const r = await this.pool.query<Row>(
+      `UPDATE gadgetbots SET battery_life = COALESCE($2, battery_life), updated_at = now()
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, data.batteryLife ?? null],
+    );
+    return r.rows[0] ? toModel(r.rows[0]) : null;
+  }
+
+  async deleteById(id: string): Promise<GadgetBot | null> {
+    if (!UUID.test(id)) return null;
+    // Fault `delete-keeps-row`: answer as if deleted, keep the row.
+    const sql = this.faults.has('delete-keeps-row')
+      ? `SELECT ${COLUMNS} FROM gadgetbots WHERE id = $1`
+      : `DELETE FROM gadgetbots WHERE id = $1 RETURNING ${COLUMNS}`;
+    const r = await this.pool.query<Row>(sql, [id]);
+    return r.rows[0] ? toModel(r.rows[0]) : null;
+  }
+}
+
+export interface RpcContext {
+  user: { id: string; name: string; email: string } | null;
+  isAdmin: () => Promise<boolean>;
+}
+
+const notFound = (id: string) => new ORPCError('NOT_FOUND', { message: `GadgetBot ${id} not found` });
+
+export function createRouter(bots: GadgetBots, faults: ReadonlySet<string>) {
+  const base = os.$context<RpcContext>();
+  const signedIn = base.use(async ({ context, next }) => {
+    if (!context.user) throw new ORPCError('UNAUTHORIZED', { message: 'You must be signed in' });
+    return next();
+  });
+  const admin = signedIn.use(async ({ context, next }) => {
+    // Fault `no-admin-check`: today's real app, where any signed-in user may write.
+    if (!faults.has('no-admin-check') && !(await context.isAdmin())) {
+      throw new ORPCError('FORBIDDEN', { message: 'Admin role required' });
+    }
+    return next();
+  });
+  const idInput = z.object({ id: z.string().min(1, 'id must not be empty') });
+
+  return {
+    gadgetbots: {
+      new: signedIn.handler(() => ({ template: { name: '', type: undefined as BotType | undefined }, specs: BOT_SPECS })),
+      list: signedIn.input(z.object({})).handler(() => bots.list()),
+      getById: signedIn.input(idInput).handler(async ({ input }) => (await bots.findById(input.id)) ?? Promise.reject(notFound(input.id))),
+      create: admin
+        .input(
+          z.object({
+            name: z.string().trim().min(1, 'Name must not be empty').max(200, 'Name must be at most 200 characters'),
+            type: z.enum(BOT_TYPES, { message: `Type must be one of ${BOT_TYPES.join(', ')}` }),
+          }),
+        )
+        .handler(({ input }) => bots.create(input)),
+      update: admin
+        .input(
+          idInput.extend({
+            data: z.object({
+              batteryLife: z.number().finite().gt(0, 'Battery life must be greater than 0').max(10_000).optional(),
+            }),
+          }),
+        )
+        .handler(async ({ input }) => (await bots.update(input.id, input.data)) ?? Promise.reject(notFound(input.id))),
+      deleteById: admin
+        .input(idInput)
+        .handler(async ({ input }) => (await bots.deleteById(input.id)) ?? Promise.reject(notFound(input.id))),
+    },
+  };
+}
+
+export function createRpcHandler(router: ReturnType<typeof createRouter>, log: (e: Record<string, unknown>) => void) {
+  return new RPCHandler(router, {
+    clientInterceptors: [
+      onError((error) => {
+        // Say what was wrong with the input instead of oRPC's generic "Input validation failed".
+        if (error instanceof ORPCError && error.code === 'BAD_REQUEST' && error.cause instanceof ValidationError) {
+          const issues = error.cause.issues.map((i) => {
+            const path = (i.path ?? []).map((p) => (typeof p === 'object' ? String(p.key) : String(p))).join('.');
+            return path ? `${path}: ${i.message}` : i.message;
+          });
+          throw new ORPCError('BAD_REQUEST', { message: issues.join('; ') || error.message, data: { issues }, cause: error.cause });
+        }
+        if (!(error instanceof ORPCError)) {
+          log({ event: 'rpc-error', message: error instanceof Error ? error.message.slice(0, 300) : String(error) });
+        }
+      }),
+    ],
+  });
+}

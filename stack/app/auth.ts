@@ -1,0 +1,125 @@
+// Better Auth as the real app configures it (sessions in PostgreSQL, Zitadel through generic OAuth with
+// PKCE, 5-minute cookie cache), mapped onto the real schema's plural, snake_case tables.
+import { betterAuth } from 'better-auth';
+import { genericOAuth } from 'better-auth/plugins/generic-oauth';
+import type pg from 'pg';
+
+export interface AuthConfig {
+  pool: pg.Pool;
+  appUrl: string;
+  baseUrl: string; // BETTER_AUTH_URL
+  secret: string;
+  issuerUrl: string;
+  clientId: string;
+  faults: ReadonlySet<string>;
+  log: (event: Record<string, unknown>) => void;
+}
+
+const ts = { createdAt: 'created_at', updatedAt: 'updated_at' } as const;
+
+export function createAuth(cfg: AuthConfig) {
+  const { faults } = cfg;
+  return betterAuth({
+    appName: 'GadgetBot',
+    baseURL: cfg.baseUrl,
+    basePath: '/api/auth',
+    secret: cfg.secret,
+    database: cfg.pool,
+    trustedOrigins: [new URL(cfg.appUrl).origin],
+    telemetry: { enabled: false },
+    user: { modelName: 'users', fields: { emailVerified: 'email_verified', ...ts } },
+    session: {
+      modelName: 'sessions',
+      fields: { expiresAt: 'expires_at', ipAddress: 'ip_address', userAgent: 'user_agent', userId: 'user_id', ...ts },
+      cookieCache: { enabled: true, maxAge: 5 * 60 },
+    },
+    account: {
+      modelName: 'accounts',
+      fields: {
+        accountId: 'account_id',
+        providerId: 'provider_id',
+        userId: 'user_id',
+        accessToken: 'access_token',
+        refreshToken: 'refresh_token',
+        idToken: 'id_token',
+        accessTokenExpiresAt: 'access_token_expires_at',
+        refreshTokenExpiresAt: 'refresh_token_expires_at',
+        ...ts,
+      },
+      // Fault `callback-replay`: the callback no longer ties `state` to the browser that started the
+      // sign-in, so a callback URL opened elsewhere (forged or replayed) yields a session there.
+      skipStateCookieCheck: faults.has('callback-replay'),
+    },
+    verification: { modelName: 'verifications', fields: { expiresAt: 'expires_at', ...ts } },
+    advanced: {
+      // Explicit, because Better Auth turns the origin check off by itself when NODE_ENV=test.
+      // Fault `open-redirect` turns only the URL validation off, CSRF checks stay.
+      disableOriginCheck: faults.has('open-redirect'),
+      disableCSRFCheck: false,
+      cookies: {},
+    },
+    databaseHooks: faults.has('signout-keeps-session')
+      ? {
+          session: {
+            delete: {
+              // Fault: sign-out still clears the cookies, but the server-side session stays valid.
+              before: async (_session, ctx) => (ctx?.path === '/sign-out' ? false : undefined),
+            },
+          },
+        }
+      : undefined,
+    logger: {
+      level: 'warn',
+      // Only the message: Better Auth's extra arguments can carry tokens or cookies.
+      log: (level, message) => cfg.log({ event: 'auth', level, message: String(message).slice(0, 300) }),
+    },
+    plugins: [
+      genericOAuth({
+        config: [
+          {
+            providerId: 'zitadel',
+            discoveryUrl: `${cfg.issuerUrl}/.well-known/openid-configuration`,
+            clientId: cfg.clientId,
+            scopes: ['openid', 'profile', 'email', 'offline_access'],
+            pkce: true,
+            redirectURI: `${cfg.appUrl}/api/auth/callback/zitadel`,
+            // The real app (better-auth 1.4) sends no nonce and signs out locally only.
+            disableIdTokenNonceBinding: true,
+            disableProviderLogout: true,
+          },
+        ],
+      }),
+    ],
+  });
+}
+
+export type Auth = ReturnType<typeof createAuth>;
+
+const ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
+
+/** Claims of a stored id_token; it was verified against the issuer's JWKS when Better Auth stored it. */
+export function idTokenClaims(idToken: string | null | undefined): Record<string, unknown> | null {
+  if (!idToken) return null;
+  const part = idToken.split('.')[1];
+  if (!part) return null;
+  try {
+    const claims = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return claims && typeof claims === 'object' ? (claims as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function hasAdminRole(idToken: string | null | undefined): boolean {
+  const roles = idTokenClaims(idToken)?.[ROLES_CLAIM];
+  return !!roles && typeof roles === 'object' && !Array.isArray(roles) && Object.hasOwn(roles, 'admin');
+}
+
+/** Admin = the newest stored Zitadel id_token of this user carries the project role `admin`. */
+export async function isAdmin(pool: pg.Pool, userId: string): Promise<boolean> {
+  const r = await pool.query<{ id_token: string | null }>(
+    `SELECT id_token FROM accounts WHERE user_id = $1 AND provider_id = 'zitadel' ORDER BY updated_at DESC LIMIT 1`,
+    [userId],
+  );
+  return hasAdminRole(r.rows[0]?.id_token);
+}
