@@ -1,0 +1,73 @@
+// Everything that needs the database and oidc-provider; server.ts loads this after it is already listening.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthEnv } from './config.ts';
+import { createPool, ensureSchema, loadInstance, seedUsers } from './db.ts';
+import { createLoginUi } from './login-ui.ts';
+import { createProvider } from './provider.ts';
+import type { Ctx } from './types.ts';
+
+export interface AuthApp {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** True when the database answers within a short time. */
+  dbReady(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export type Log = (event: Record<string, unknown>) => void;
+
+const DB_WAIT_MS = 30_000;
+
+export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => boolean = () => false): Promise<AuthApp> {
+  const pool = createPool(env.databaseUrl);
+  try {
+    // The database may still be starting (stack start, or a Zitadel redeploy racing its Postgres).
+    const deadline = Date.now() + DB_WAIT_MS;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await ensureSchema(pool);
+        break;
+      } catch (e) {
+        if (Date.now() > deadline || isStopping()) throw e;
+        if (attempt === 1) log({ event: 'waiting_for_database', reason: (e as { code?: string }).code ?? (e as Error).message });
+        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+      }
+    }
+    const [instance] = await Promise.all([loadInstance(pool), seedUsers(pool, env.users)]);
+    const orgDomain = `gadgetbot.${new URL(env.authUrl).hostname}`;
+
+    let ui: ReturnType<typeof createLoginUi> | undefined;
+    const provider = createProvider({
+      env,
+      pool,
+      instance,
+      orgDomain,
+      endLoginSessions: (ctx: Ctx) => ui!.endLoginSessions(ctx),
+      log,
+    });
+    ui = createLoginUi({ env, pool, log }, provider);
+    provider.use(ui.middleware);
+    provider.on('error', (err, ctx) =>
+      log({ event: 'request_error', path: (ctx as Ctx | undefined)?.path, message: (err as Error)?.message }),
+    );
+
+    return {
+      handle: provider.callback(),
+      async dbReady() {
+        const c = await pool.connect().catch(() => undefined);
+        if (!c) return false;
+        try {
+          await c.query({ text: 'SELECT 1', query_timeout: 2000 } as { text: string });
+          return true;
+        } catch {
+          return false;
+        } finally {
+          c.release();
+        }
+      },
+      close: () => pool.end(),
+    };
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw e;
+  }
+}
