@@ -174,7 +174,7 @@ interface App {
   exited: Promise<number | null>;
 }
 
-async function startApp(faults: string[] = []): Promise<App> {
+async function startApp(faults: string[] = [], extraEnv: Record<string, string> = {}): Promise<App> {
   const t0 = Date.now();
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'stack/app/server.ts')], {
     cwd: ROOT,
@@ -191,6 +191,7 @@ async function startApp(faults: string[] = []): Promise<App> {
       STACK_CA_FILE: join(tmp, 'ca.pem'),
       STACK_DNS_SERVER: `127.0.0.1:${dnsPort}`,
       STACK_FAULTS: faults.join(','),
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -465,7 +466,7 @@ test('app starts fast, healthy and faulty instances', async (t) => {
     startApp([
       'app-health-failing', 'no-admin-check', 'delete-keeps-row', 'signout-keeps-session',
       'session-cookie-not-persistent', 'missing-security-headers', 'open-redirect', 'callback-replay',
-    ]),
+    ], { NODE_ENV: 'production' }), // as the orchestrator runs it (and the real container)
   ]);
   t.diagnostic(`listening after ${app.listenMs} ms (healthy) and ${faulty.listenMs} ms (faulty), started together`);
   // Timing on a shared 2-core box is noisy; what makes the start fast is structural: the server listens
@@ -777,6 +778,29 @@ test('faults: each breakage shows where the suite looks for it', async () => {
   assert.match(cookieNamed(out.setCookies, SESSION) ?? '', /Max-Age=0/i);
   const still = JSON.parse((await call(`${faulty.base}/api/auth/get-session`, { cookies: onlyToken(viewer) })).body);
   assert.equal(still?.user?.email, accounts.viewer!.email);
+});
+
+test('NODE_ENV=production: Better Auth rate-limits sign-in (3 per 10 s per client IP), as the real app does', async () => {
+  const statuses: number[] = [];
+  let retry: unknown;
+  for (let i = 0; i < 5 && !statuses.includes(429); i++) {
+    const r = await call(`${faulty.base}/api/auth/sign-in/social`, {
+      method: 'POST',
+      body: JSON.stringify({ provider: 'zitadel', callbackURL: '/admin' }),
+      headers: { 'x-forwarded-for': '203.0.113.7' },
+    });
+    statuses.push(r.status);
+    retry = r.headers['x-retry-after'];
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 429]);
+  assert.match(String(retry), /^\d+$/);
+  // another client is not affected
+  const other = await call(`${faulty.base}/api/auth/sign-in/social`, {
+    method: 'POST',
+    body: JSON.stringify({ provider: 'zitadel', callbackURL: '/admin' }),
+    headers: { 'x-forwarded-for': '203.0.113.8' },
+  });
+  assert.equal(other.status, 200);
 });
 
 test('SIGTERM: stops accepting, exits 0', async () => {
