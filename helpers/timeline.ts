@@ -46,7 +46,24 @@ function buildScene(r: ProbeResult, opts: TimelineOptions): Scene {
   prims.push({ k: 'text', x: 10, y: 38, text: `started ${r.startedAt}, probe every ${r.intervalMs} ms, time-out ${r.timeoutMs} ms, ${secs(r.durationMs)} recorded`, size: 11, fill: GREY, cls: 'subtitle' });
 
   // Mark labels stagger over up to three rows so close marks stay readable.
-  const markRows = Math.min(3, Math.max(1, r.marks.length));
+  // Mark labels go into the first row where they do not overlap an earlier label (text width estimated at
+  // 0.6 em per character), so close marks stay readable; at most 4 rows, then the least crowded one.
+  const markLabels = r.marks
+    .map((m) => ({ m, text: `${m.label} (${secs(m.t)})`, x: x(m.t) }))
+    .sort((a, b) => a.x - b.x)
+    .map((l) => {
+      const w = l.text.length * 6 + 6;
+      const anchor: 'start' | 'end' = l.x + w > left + plotW + right ? 'end' : 'start';
+      return { ...l, anchor, from: anchor === 'end' ? l.x - w : l.x, to: anchor === 'end' ? l.x : l.x + w, row: 0 };
+    });
+  const rowEnds: number[] = [];
+  for (const l of markLabels) {
+    let row = rowEnds.findIndex((end) => end <= l.from);
+    if (row < 0) row = rowEnds.length < 4 ? rowEnds.length : rowEnds.indexOf(Math.min(...rowEnds));
+    rowEnds[row] = Math.max(rowEnds[row] ?? 0, l.to);
+    l.row = row;
+  }
+  const markRows = Math.max(1, rowEnds.length);
   const marksTop = 52;
   const lanesTop = marksTop + markRows * 14 + 8;
   const laneH = 34;
@@ -109,13 +126,10 @@ function buildScene(r: ProbeResult, opts: TimelineOptions): Scene {
     prims.push({ k: 'text', x: left - 8, y: y + laneH / 2 + 17, text: `${s.failed}/${s.samples} failed`, size: 9, fill: s.failed ? RED : GREY, anchor: 'end', cls: 'lane-stats' });
   });
 
-  r.marks.forEach((m, i) => {
-    const mx = x(m.t);
-    const row = i % markRows;
+  for (const { m, text, x: mx, anchor, row } of markLabels) {
     prims.push({ k: 'line', x1: mx, y1: marksTop + row * 14 + 3, x2: mx, y2: lanesBottom, stroke: MARK, width: 1.5, dash: 4, cls: 'mark', data: { label: m.label, t: m.t } });
-    const anchor = mx > left + plotW * 0.8 ? 'end' : 'start';
-    prims.push({ k: 'text', x: anchor === 'end' ? mx - 3 : mx + 3, y: marksTop + row * 14 + 10, text: `${m.label} (${secs(m.t)})`, size: 10, fill: MARK, anchor, cls: 'mark-label' });
-  });
+    prims.push({ k: 'text', x: anchor === 'end' ? mx - 3 : mx + 3, y: marksTop + row * 14 + 10, text, size: 10, fill: MARK, anchor, cls: 'mark-label' });
+  }
 
   // Legend lines: one per endpoint with its downtime, so the picture alone answers "how long was it down".
   let ly = lanesBottom + 6 + 38;

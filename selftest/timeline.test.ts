@@ -137,6 +137,15 @@ describe('timeline', () => {
     assert.equal(all(root, hasClass('legend'))[0].text, 'a: no outage in 0 samples (longest gap 0 ms)');
   });
 
+  test('close marks get separate label rows; distant ones share a row', () => {
+    const r = { ...record(), marks: [{ label: 'deploy triggered', t: 3500 }, { label: 'in progress', t: 3700 }, { label: 'deploy finished', t: 11_000 }] };
+    const labels = all(parseXml(timelineSvg(r)), hasClass('mark-label'));
+    const y = labels.map((e) => Number(e.attrs.y));
+    assert.notEqual(y[0], y[1], 'overlapping labels on one row');
+    assert.equal(y[2], y[0], 'a far-away mark reuses the first row');
+    assert.equal(labels[2].attrs['text-anchor'], 'end', 'a label near the right edge is drawn leftwards');
+  });
+
   test('PNG decodes: valid chunks and CRCs, 2x size, red where a run failed and green where it was ok', () => {
     const r = record();
     const png = timelinePng(r);
