@@ -301,8 +301,8 @@ function readEnvFile(file: string): Record<string, string> {
   }
 }
 
-/** Secrets an env map carries: every *_PASSWORD/_SECRET/_TOKEN and URL password (named), plus `secretsOf(loadConfig(env))` when it loads. */
-export async function secretsFromEnv(env: Record<string, string | undefined>, source = 'env'): Promise<Secret[]> {
+/** Secrets an env map names: every *_PASSWORD/_SECRET/_TOKEN and URL password. Synchronous, no config needed. */
+export function namedSecretsFromEnv(env: Record<string, string | undefined>, source = 'env'): Secret[] {
   const out: Secret[] = [];
   for (const [k, v] of Object.entries(env)) {
     if (!v) continue;
@@ -320,6 +320,12 @@ export async function secretsFromEnv(env: Record<string, string | undefined>, so
       }
     }
   }
+  return out;
+}
+
+/** Secrets an env map carries: the named ones, plus `secretsOf(loadConfig(env))` when the config loads. */
+export async function secretsFromEnv(env: Record<string, string | undefined>, source = 'env'): Promise<Secret[]> {
+  const out = namedSecretsFromEnv(env, source);
   const mod = await loadConfigModule();
   if (mod) {
     try {

@@ -1,0 +1,293 @@
+// Known failure signatures → likely cause and fix, in the words of the deployment plan's "Troubleshooting"
+// and the interface's Coolify notes. First match wins, so the table runs from specific to general.
+// Messages come from the specs, from helpers (tls/dns/http/oidc/db/coolify/probe) and from Node/undici/Chromium
+// error codes; the patterns accept all three spellings where they differ.
+
+export type DiagnosisCategory = 'certificate' | 'DNS' | 'availability' | 'authentication' | 'data' | 'authorization' | 'redeploy';
+
+export interface Diagnosis { id: string; cause: string; fix: string }
+export interface DiagnosisRule extends Diagnosis { category: DiagnosisCategory; match: RegExp[] }
+
+/** Allure category names, in report order. */
+export const CATEGORIES: DiagnosisCategory[] = ['certificate', 'DNS', 'availability', 'authentication', 'data', 'authorization', 'redeploy'];
+
+export const RULES: DiagnosisRule[] = [
+  // ---- certificate ----------------------------------------------------------------------------------------
+  {
+    id: 'cert-expired',
+    category: 'certificate',
+    match: [/certificate (has )?expired|CERT_HAS_EXPIRED|ERR_CERT_DATE_INVALID|expired \d+ days? ago|not ?valid yet|CERT_NOT_YET_VALID/i],
+    cause: "The certificate served for this host has expired: Traefik's Let's Encrypt renewal stopped (the ACME challenge fails, e.g. port 80 does not reach Traefik or the A record moved).",
+    fix: 'Check the Coolify proxy (Traefik) logs for ACME errors, make sure port 80 reaches the server and the A record points at it, then restart the proxy so it renews.',
+  },
+  {
+    id: 'cert-wrong-host',
+    category: 'certificate',
+    match: [/does not (cover|name|match) (this host|the host|\S+\.\S+)|ERR_TLS_CERT_ALTNAME_INVALID|ERR_CERT_COMMON_NAME_INVALID|Hostname\/IP does not match|altnames?\b.*\bnot\b/i],
+    cause: "The certificate served does not name this host: Traefik has no router with this Host() rule holding a certificate (domain field without https://, or the domain is not set on the resource), so it serves another or its default certificate.",
+    fix: "In Coolify set the resource's domain to https://<host> (with the protocol), redeploy, and confirm Traefik obtained a Let's Encrypt certificate for exactly that name.",
+  },
+  {
+    id: 'cert-expiring-soon',
+    category: 'certificate',
+    match: [/expires in \d+ days?|warning window|renewal is not happening|certificate.*(expir(es|ing) soon|days? left)/i],
+    cause: "The certificate is inside the renewal window and has not been renewed: Let's Encrypt renews 30 days before expiry, so renewal is failing quietly.",
+    fix: "Look at the Traefik logs in Coolify for ACME/Let's Encrypt errors (port 80 reachable? A record right? rate limit?) before the certificate expires.",
+  },
+  {
+    id: 'cert-untrusted',
+    category: 'certificate',
+    match: [/self[- ]signed|SELF_SIGNED|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER|ERR_CERT_AUTHORITY_INVALID|chain (not trusted|incomplete|not valid)|issuer "[^"]*" does not contain|TRAEFIK DEFAULT CERT/i],
+    cause: "The chain is not a Let's Encrypt chain the client trusts: Traefik serves its self-signed default certificate because issuing one failed, or the intermediate is missing.",
+    fix: "Check Traefik's ACME logs in Coolify and the resource's https:// domain; after a fix, the issuer must read Let's Encrypt (R10/R11) and the intermediate must be sent.",
+  },
+  {
+    id: 'tls-warning-browser-cache',
+    category: 'certificate',
+    match: [/not secure|(browser|chrom\w*)\b[^\n]*\b(warning|interstitial)\b[^\n]*\b(valid|trusted)\b|\bvalid (chain|certificate)\b[^\n]*\b(browser|chrom\w*)\b[^\n]*\b(warning|interstitial)/i],
+    cause: 'The browser warns although the certificate chain is valid: it still has state from an earlier failed TLS attempt (plan, issue 5: cache from previous failed SSL attempts).',
+    fix: 'Hard refresh (Cmd+Shift+R / Ctrl+Shift+R) or open the site in a private window; nothing to change on the server if the TLS checks pass.',
+  },
+  // ---- DNS ------------------------------------------------------------------------------------------------
+  {
+    id: 'dns-wrong-a',
+    category: 'DNS',
+    match: [/\bA via \S+ = [^\n]*\bexpected\b|resolves? to [\d.,\s]+(,|;|\(|but|while|instead)?.*expected|expected (A|IP|address(es)?)\b.*\bgot|A record.*(wrong|mismatch|points)|unexpected (A record|address)/i],
+    cause: "The host's A record points somewhere else than the server (a typo, an old server, or a record left over after a move).",
+    fix: 'Fix the A record at the DNS provider to the server address (production: 65.21.154.182) and wait for the TTL; Let\'s Encrypt also needs it right to renew.',
+  },
+  {
+    id: 'dns-missing',
+    category: 'DNS',
+    match: [/ENOTFOUND|NXDOMAIN|ERR_NAME_NOT_RESOLVED|EAI_AGAIN|no A record|does not resolve|cannot resolve|name resolution/i],
+    cause: 'The host name does not resolve: the A record is missing (or the name is misspelt in the configuration).',
+    fix: 'Create the A record for the host at the DNS provider pointing at the server, then re-run; check APP_URL/AUTH_URL spelling.',
+  },
+  // ---- authentication (Zitadel) before availability: their messages also carry status codes ---------------
+  {
+    id: 'redirect-uri-unregistered',
+    category: 'authentication',
+    match: [
+      /redirect[_ ]?uri\b[^\n]*\b(not (registered|allowed|valid)|(does|did) not match|unregistered|mismatch|invalid|missing)|redirect_uri_mismatch|invalid_redirect_uri|(not registered|unregistered)[^\n]*redirect/i,
+      // The probe's wording when authorize stops at Zitadel's own error page instead of reaching a login page.
+      /lands on \/oauth\/v2\/authorize\b[^\n]*status 400/i,
+    ],
+    cause: "The app's callback is not a registered redirect URI of the Zitadel application, so Zitadel shows its error page instead of the login.",
+    fix: 'In the Zitadel Console (Projects → GadgetBot → Applications → GadgetBot Web) add <app>/api/auth/callback/zitadel to Redirect URIs (and <app> to Post Logout URIs).',
+  },
+  {
+    id: 'login-v1',
+    category: 'authentication',
+    match: [/\/ui\/login\/|authRequestID|not on Login V2|Login V2 (is )?not (required|used|shown)|old login (UI|page)/i],
+    cause: 'Login V2 is not required: Zitadel sends the authorize request to the old login UI (/ui/login/…) instead of /ui/v2/login.',
+    fix: 'Set ZITADEL_DEFAULTINSTANCE_FEATURES_LOGINV2_REQUIRED=true (and the Login V2 URLs) in the Zitadel compose file, then redeploy the Zitadel stack.',
+  },
+  {
+    id: 'auth-method-basic',
+    category: 'authentication',
+    match: [/invalid_client|\binvalid_code\b|client_secret_basic|auth(entication)? method|token (exchange|endpoint|request)\b[^\n]*\b401\b|\b401\b[^\n]*\btoken (exchange|endpoint)|\/oauth\/v2\/token\b[^\n]*\b401\b/i],
+    cause: 'The token exchange is refused (401): the OIDC application uses authentication method "Basic", which an import sets, while the app is a public PKCE client without a secret.',
+    fix: 'In the Zitadel Console change the application\'s OIDC Authentication Method from "Basic" to "None" (PKCE) after every import.',
+  },
+  {
+    id: 'issuer-mismatch',
+    category: 'authentication',
+    match: [/issuer\b.*\b(mismatch|differs?|does not match|expected)|unexpected "?iss"?|iss mismatch/i],
+    cause: "Zitadel's discovery names another issuer than the auth URL: ZITADEL_EXTERNALDOMAIN / EXTERNALPORT / EXTERNALSECURE do not match the public https URL, or the app's ZITADEL_ISSUER is wrong.",
+    fix: 'Set ZITADEL_EXTERNALDOMAIN=<auth host>, ZITADEL_EXTERNALPORT=443, ZITADEL_EXTERNALSECURE=true, and ZITADEL_ISSUER in the app to the same https URL; redeploy both.',
+  },
+  {
+    id: 'auth-not-ready',
+    category: 'authentication',
+    match: [/\/debug\/ready|zitadel\b.*\bnot ready|not ready\b.*\bzitadel|readiness/i],
+    cause: 'Zitadel answers but is not ready (/debug/ready fails): it is still starting, running migrations, or cannot reach its database.',
+    fix: 'Check zitadel-db is running and healthy and the Zitadel logs for init/migration errors (ZITADEL_MASTERKEY must be 32 characters); wait for /debug/ready before sign-in.',
+  },
+  {
+    id: 'auth-down',
+    category: 'authentication',
+    match: [/\/debug\/healthz\b[^\n]*\b(answered|status) [45]\d\d|zitadel\b[^\n]*\b(down|not running|unreachable)/i],
+    cause: 'Zitadel itself does not answer healthy (/debug/healthz): the container is down, restarting, or cannot reach zitadel-db.',
+    fix: 'Check the zitadel-stack in Coolify: zitadel-db running and healthy, Zitadel logs for start-up errors, ZITADEL_MASTERKEY 32 characters.',
+  },
+  // ---- redeploy -------------------------------------------------------------------------------------------
+  {
+    id: 'sessions-lost-after-redeploy',
+    category: 'redeploy',
+    match: [/BETTER_AUTH_SECRET|sessions? (were |was |are )?(lost|invalidated|gone)|lost (the |all |their )?sessions?|(signed|logged) out (by|after) (a |an |the )?(app )?(re)?deploy/i],
+    cause: 'Users are signed out by an app redeploy: sessions live in the database and survive restarts unless BETTER_AUTH_SECRET changes, which invalidates every signed cookie.',
+    fix: "Keep BETTER_AUTH_SECRET fixed in the app's Coolify environment variables (do not generate it per deploy); rotate it only on purpose.",
+  },
+  {
+    id: 'redeploy-stop-start',
+    category: 'redeploy',
+    match: [/downtime|no available server|stop(s|ped)?[- ]then[- ]start|stops? the old\b|rolling update|during (the )?(re)?deploy/i],
+    cause: 'The redeploy stops the old container before the new one is healthy, so Traefik answers 404 / "No available server" meanwhile. Coolify does that instead of a rolling update when ports are mapped to the host, a consistent container name or custom internal name is set, or the resource is Docker Compose.',
+    fix: 'For the app: remove host port mappings ("Ports Mappings"), clear the consistent container name / custom internal name, and deploy as a Dockerfile/Nixpacks application so Coolify can roll; for the Zitadel compose stack plan a maintenance window.',
+  },
+  // ---- availability / routing -----------------------------------------------------------------------------
+  {
+    id: 'db-url-postgres-scheme',
+    category: 'availability',
+    match: [/startsWith\("?postgresql:\/\/"?\)|postgres:\/\/(?!\S*postgresql)|expected postgresql:\/\//i],
+    cause: 'DATABASE_URL starts with postgres:// (what Coolify hands out) but the app requires postgresql://, so it refuses to start.',
+    fix: "Change the protocol of DATABASE_URL in the app's environment variables from postgres:// to postgresql:// and redeploy.",
+  },
+  {
+    id: 'app-404-path-prefix',
+    category: 'availability',
+    match: [/PathPrefix|path prefix/i, /\b(GET|HEAD) (https?:\/\/[^\s/]+)?\/?(\s|$)[^\n]*\b404\b/i, /\b404\b[^\n]*\b(home|root|front) page\b/i, /answered 404\b(?![^\n]*\/api\/rpc)/i, /Expected: 200\s+Received: 404/],
+    cause: 'The app host answers 404 at the edge although the container is healthy: the Coolify domain field lacks https://, so Traefik\'s rule becomes Host(``) && PathPrefix(`<host>`) and nothing routes the host itself.',
+    fix: 'In Coolify set the domain to https://<app host> (with the protocol, not just the name), save and redeploy; Traefik\'s router rule must read Host(`<app host>`).',
+  },
+  {
+    id: 'app-unhealthy',
+    category: 'availability',
+    match: [/\b(GET|HEAD) (https?:\/\/[^\s/]+)?\/?(\s|$)[^\n]*\b5\d\d\b/i, /health\w*\b[^\n]*\b5\d\d\b|\b5\d\d\b[^\n]*\bhealth/i, /Expected: 200\s+Received: 5\d\d/],
+    cause: "The app answers 5xx on / — Coolify's healthcheck (curl -f http://localhost:3000) fails, so the container is marked unhealthy and the deployment rolls back.",
+    fix: 'Read the app logs in Coolify: usually DATABASE_URL (postgresql://), missing migrations (npm run db:migrate) or env parsing (numbers from strings, e.g. DATABASE_POOL_MIN).',
+  },
+  {
+    id: 'healthcheck-needs-curl',
+    category: 'availability',
+    match: [/unhealthy|healthcheck|health check|curl: not found|rolling back/i],
+    cause: 'Coolify marks the container unhealthy although the app answers: the healthcheck runs curl inside the container, and the image has no curl (a Node http healthcheck does not count).',
+    fix: 'Install curl in the Dockerfile and use HEALTHCHECK CMD curl -f http://localhost:3000 || exit 1.',
+  },
+  {
+    id: 'no-https-redirect',
+    category: 'availability',
+    match: [/redirect\w*\b[^\n]*\bhttps\b|http:\/\/[^\s]+[^\n]*\b(200|not redirect)|port 80\b[^\n]*\b(redirect|200)/i],
+    cause: 'Plain HTTP serves the site instead of redirecting to HTTPS: the resource is not configured to force https in Traefik.',
+    fix: 'Enable "Force HTTPS" / the redirect-to-https middleware for the domain in Coolify (the domain must be https://<host>), redeploy.',
+  },
+  {
+    id: 'port-exposed',
+    category: 'availability',
+    match: [/forbidden port|port \d+\b[^\n]*\b(open|exposed|reachable|listening)|(5432|3000|8080)\b[^\n]*\b(open|exposed|reachable)/i],
+    cause: 'A port that should stay on the Docker network answers from outside (e.g. Postgres 5432 or the app/Zitadel port mapped to the host or made public).',
+    fix: 'Remove the host port mapping / "Make it publicly available" in Coolify for that resource and keep only 22, 80, 443 (and Coolify\'s 6001, 6002, 8000) open in the firewall.',
+  },
+  {
+    id: 'security-headers',
+    category: 'availability',
+    match: [/Strict-Transport-Security|\bHSTS\b|X-Content-Type-Options|X-Frame-Options|frame-ancestors|security headers?/i],
+    cause: 'Security headers are missing from the app\'s answers (HSTS, X-Content-Type-Options, framing protection).',
+    fix: 'Add a Traefik headers middleware for the app in Coolify (or set the headers in the app server) and redeploy.',
+  },
+  {
+    id: 'connection-refused',
+    category: 'availability',
+    match: [/ECONNREFUSED|ERR_CONNECTION_REFUSED|connection refused|ECONNRESET|ERR_CONNECTION_(RESET|CLOSED)|socket hang up/i],
+    cause: 'Nothing accepts connections at the address the host resolves to: the proxy (Traefik) or the container is down, or the A record points at the wrong server.',
+    fix: 'Check in Coolify that the proxy and the resource are running, then the A record; after a redeploy wait for the healthcheck.',
+  },
+  {
+    id: 'timeout',
+    category: 'availability',
+    match: [/ETIMEDOUT|ERR_TIMED_OUT|UND_ERR_CONNECT_TIMEOUT|no answer within|timed out|Timeout \d+ ?ms exceeded/i],
+    cause: 'The target did not answer in time: a firewall dropping packets, the server overloaded, or a service hanging while it starts.',
+    fix: 'Check the server (load, firewall for 80/443) and the resource logs in Coolify; re-run to see whether it is persistent.',
+  },
+  // ---- data -----------------------------------------------------------------------------------------------
+  {
+    id: 'db-migration',
+    category: 'data',
+    match: [/relation "[^"]+" does not exist|\b\d+ of \d+ (drizzle )?migrations\b|migrations were never run|missing table|table "?\w+"? (is )?(absent|missing)|__drizzle_migrations|migrations?\b[^\n]*\b(not applied|unapplied|pending|missing|not recorded)/i],
+    cause: 'The database schema is behind the app: a migration was not applied (tables or columns missing).',
+    fix: "Run the migrations in the app container (Coolify → gadgetbot-app → Terminal: npm run db:migrate) and check drizzle.__drizzle_migrations lists both.",
+  },
+  {
+    id: 'delete-keeps-row',
+    category: 'data',
+    match: [/still (exists|present|listed|finds|shows)|not (really )?deleted|delete\w*\b[^\n]*\b(kept|keeps|remains)/i],
+    cause: 'A delete reports success but the record stays: the delete procedure does not remove the row (or removes it from another database).',
+    fix: "Check the app's deleteById implementation and that DATABASE_URL points at the gadgetbot database the list reads.",
+  },
+  {
+    id: 'database-unreachable',
+    category: 'data',
+    match: [/database\b[^\n]*\b(unreachable|refused|password authentication failed|does not exist)|password authentication failed|\b(28P01|3D000|57P03)\b/i],
+    cause: 'The app database cannot be reached with the configured URL (wrong host, password or database name, or gadgetbot-db is down).',
+    fix: "Verify DATABASE_URL in the app settings and that gadgetbot-db runs; test from the app container: psql $DATABASE_URL -c 'SELECT 1'.",
+  },
+  // ---- authorization / session security -------------------------------------------------------------------
+  {
+    id: 'no-admin-check',
+    category: 'authorization',
+    match: [/non-admin|without (the )?admin role|viewer\b[^\n]*\b(could|was able|allowed|succeeded|created|updated|deleted)|admin only|admin-only/i],
+    cause: 'A signed-in user without the admin role can change products: the app treats every signed-in user as admin (a TODO in the app), while the plan says creating GadgetBots is admin only.',
+    fix: "Check the project role from the Zitadel roles claim (urn:zitadel:iam:org:project:roles) in the app's oRPC procedures and answer 403 otherwise.",
+  },
+  {
+    id: 'open-redirect',
+    category: 'authorization',
+    match: [/open redirect|external callback|callbackURL|INVALID_CALLBACKURL/i],
+    cause: 'Sign-in accepts a callbackURL on another site (open redirect).',
+    fix: "Restrict Better Auth's trustedOrigins to the app URL and reject external callbackURLs.",
+  },
+  {
+    id: 'callback-replay',
+    category: 'authorization',
+    match: [/state (mismatch|check|not checked)|replay(ed)?|forged callback/i],
+    cause: 'The OAuth callback accepts a forged or replayed state, so a session can be created without the matching sign-in.',
+    fix: "Keep Better Auth's state verification (the better-auth.state cookie) and PKCE enabled; do not override the callback handler.",
+  },
+  {
+    id: 'signout-keeps-session',
+    category: 'authorization',
+    match: [/sign[- ]?out\b[^\n]*\b(session|still|valid)|session\b[^\n]*\b(still valid|after sign[- ]?out)/i],
+    cause: 'Sign-out clears the cookie but the server-side session stays valid, so a copied cookie keeps working.',
+    fix: 'Sign out through Better Auth (POST /api/auth/sign-out) so the session row is deleted, not just the cookie.',
+  },
+  {
+    id: 'session-cookie-not-persistent',
+    category: 'authorization',
+    match: [/Max-Age|no expiry|Expires\b[^\n]*cookie|cookie\b[^\n]*\b(not persistent|persistent|Expires)/i],
+    cause: 'The session cookie has no Max-Age/Expires, so users are signed out when the browser closes.',
+    fix: "Keep Better Auth's default session cookie options (expiresIn) and do not override the cookie attributes.",
+  },
+  {
+    id: 'sign-in-failed',
+    category: 'authentication',
+    match: [/Failed to authenticate|reports no session|no session after|no [\w.-]*session_token cookie|sign[- ]?in\b[^\n]*\b(failed|did not)|not signed in|get-session\b[^\n]*\bnull/i],
+    cause: 'Signing in through Zitadel did not end in an app session (wrong credentials, the callback failed, or the cookie was not stored).',
+    fix: 'Verify ADMIN_USER/ADMIN_PASSWORD, ZITADEL_CLIENT_ID and ZITADEL_ISSUER in the app, the redirect URI in Zitadel, and BETTER_AUTH_URL = the https app URL.',
+  },
+  {
+    id: 'config',
+    category: 'availability',
+    match: [/ConfigError|configuration problem|missing (required )?(variable|env)/i],
+    cause: 'The suite is not configured for this target.',
+    fix: 'Fill .env from .env.example (APP_URL, AUTH_URL, ADMIN_USER, ADMIN_PASSWORD …) or run without a target to use the embedded stack.',
+  },
+];
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+
+const find = (text: string) => RULES.find((r) => r.match.some((re) => re.test(text)));
+
+/** The headline (first line) decides when it matches; otherwise the whole message (expect details, causes). */
+function ruleFor(message: string): DiagnosisRule | undefined {
+  const text = message.replace(ANSI, '');
+  const first = text.split('\n').map((l) => l.trim()).find(Boolean) ?? '';
+  return find(first) ?? find(text);
+}
+
+/** Likely cause and fix for a failure message, or undefined when no known signature matches. */
+export function diagnose(message: string): Diagnosis | undefined {
+  if (!message) return undefined;
+  const r = ruleFor(message);
+  return r && { id: r.id, cause: r.cause, fix: r.fix };
+}
+
+/** Allure category of a failure message (one of CATEGORIES), or undefined. */
+export function categorize(message: string | undefined): DiagnosisCategory | undefined {
+  return message ? ruleFor(message)?.category : undefined;
+}
+
+/** One-line hint for the verdict: "<cause> Fix: <fix>". */
+export function hintLine(d: Diagnosis): string {
+  return `${d.cause} Fix: ${d.fix}`;
+}

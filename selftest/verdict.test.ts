@@ -1,0 +1,255 @@
+// The verdict reporter on a real (tiny, throwaway) Playwright project run as a child process, plus the
+// diagnosis table against the messages the specs and helpers actually produce.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import JSZip from 'jszip';
+import { CATEGORIES, categorize, diagnose, RULES } from '../helpers/diagnosis.ts';
+import { firstErrorLine } from '../helpers/verdict-reporter.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const PW_CLI = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
+
+// ---- diagnosis table ----------------------------------------------------------------------------------------
+
+const SAMPLES: [string, string][] = [
+  ['gadgetbot.stack.test: certificate expired 1 day ago (notAfter 2025-01-01 00:00 UTC)', 'cert-expired'],
+  ['TLS connect to gadgetbot.stack.test:8443 failed: CERT_HAS_EXPIRED: certificate has expired', 'cert-expired'],
+  ['page.goto: net::ERR_CERT_DATE_INVALID at https://gadgetbot.stack.test:8443/', 'cert-expired'],
+  ['gadgetbot.stack.test: certificate does not cover gadgetbot.stack.test (SAN: other.stack.test; subject CN=other.stack.test)', 'cert-wrong-host'],
+  ["Hostname/IP does not match certificate's altnames: Host: gadgetbot.stack.test. is not in the cert's altnames", 'cert-wrong-host'],
+  ['gadgetbot.stack.test: certificate expires in 10 days, inside the 21-day warning window (notAfter x): renewal is not happening', 'cert-expiring-soon'],
+  ['gadgetbot.stack.test: issuer "CN=TRAEFIK DEFAULT CERT" does not contain "Let\'s Encrypt"', 'cert-untrusted'],
+  ['the browser shows a certificate warning although the chain is valid', 'tls-warning-browser-cache'],
+  ['gadgetbot.stack.test: A via 127.0.0.1:5353 = 127.0.0.3, expected 127.0.0.1', 'dns-wrong-a'],
+  ['cannot resolve gadgetbot-auth.stack.test via 127.0.0.1:5353: NXDOMAIN', 'dns-missing'],
+  ['page.goto: net::ERR_NAME_NOT_RESOLVED at https://gadgetbot.stack.test/', 'dns-missing'],
+  ['gadgetbot-auth.stack.test: authorize lands on /ui/login/login?authRequestID (status 200), not on Login V2 /ui/v2/login/…', 'login-v1'],
+  ['gadgetbot-auth.stack.test: authorize lands on /oauth/v2/authorize?client_id&redirect_uri (status 400), not on Login V2 /ui/v2/login/…', 'redirect-uri-unregistered'],
+  ['page shows: redirect_uri does not match any of the redirect URIs registered for this client', 'redirect-uri-unregistered'],
+  ['sign-in ended on /api/auth/error?error=invalid_code', 'auth-method-basic'],
+  ['POST /oauth/v2/token answered 401 invalid_client', 'auth-method-basic'],
+  ['gadgetbot-auth.stack.test: discovery issuer is "https://x", expected "https://gadgetbot-auth.stack.test" (tokens would fail validation)', 'issuer-mismatch'],
+  ['gadgetbot-auth.stack.test: /debug/ready answered 503 "not ready" (Zitadel readiness fails)', 'auth-not-ready'],
+  ['gadgetbot-auth.stack.test: /debug/healthz answered 502 (Zitadel liveness fails)', 'auth-down'],
+  ['redeploy: downtime 9.1 s exceeds BUDGET_REDEPLOY_DOWNTIME_MS 5 s (promise …). app failed 40 times (first: HTTP 404) …\nredeploy: sessions lost after redeploy … BETTER_AUTH_SECRET', 'redeploy-stop-start'],
+  ['redeploy: sessions lost after redeploy (promise: an app redeploy keeps users signed in). Likely cause: BETTER_AUTH_SECRET changed', 'sessions-lost-after-redeploy'],
+  ['db: DATABASE_URL uses postgres:// — the app requires postgresql:// and refuses to start with it', 'db-url-postgres-scheme'],
+  ['Expected startsWith("postgresql://"), actual "postgres://…"', 'db-url-postgres-scheme'],
+  ['gadgetbot.stack.test: GET / answered 404 (the container healthcheck curl -f would fail)', 'app-404-path-prefix'],
+  ['gadgetbot.stack.test: GET / answered 500 (the container healthcheck curl -f would fail)', 'app-unhealthy'],
+  ['container gadgetbot-app is unhealthy, rolling back', 'healthcheck-needs-curl'],
+  ['gadgetbot.stack.test: plain HTTP on port 8080 answered 200 instead of redirecting to https (the site is served unencrypted)', 'no-https-redirect'],
+  ['127.0.0.1: forbidden port 5432 is open', 'port-exposed'],
+  ['gadgetbot.stack.test: no X-Content-Type-Options header', 'security-headers'],
+  ['request to https://gadgetbot.stack.test:8443/ failed: connect ECONNREFUSED 127.0.0.3:8443', 'connection-refused'],
+  ['page.goto: Timeout 30000ms exceeded.', 'timeout'],
+  ['db: no drizzle.__drizzle_migrations table: migrations were never run', 'db-migration'],
+  ['db: 1 of 2 drizzle migrations recorded (run the app\'s migrations)', 'db-migration'],
+  ['relation "verifications" does not exist', 'db-migration'],
+  ['getById still finds the deleted bot (HTTP 200): delete answered success but kept the row', 'delete-keeps-row'],
+  ['database postgresql://gadgetbot:***@h/gadgetbot: password authentication failed for user "gadgetbot" (28P01)', 'database-unreachable'],
+  ['authorization: a non-admin user could create a GadgetBot (the plan requires admin only)', 'no-admin-check'],
+  ['sign-in accepted an external callbackURL https://evil.example', 'open-redirect'],
+  ['a forged callback with a mismatched state created a session (state not checked)', 'callback-replay'],
+  ['sign-out left the server session valid: the old session token still works', 'signout-keeps-session'],
+  ['after a browser restart the user was sent to sign in again: the session cookie has no expiry (or the session ended)', 'session-cookie-not-persistent'],
+  ['the app reports no session after a completed sign-in', 'sign-in-failed'],
+  ['ConfigError: APP_URL: missing required variable', 'config'],
+];
+
+test('diagnose: real failure messages map to the right signature; every rule is exercised', () => {
+  for (const [msg, id] of SAMPLES) assert.equal(diagnose(msg)?.id, id, msg);
+  const covered = new Set(SAMPLES.map(([, id]) => id));
+  assert.deepEqual(RULES.map((r) => r.id).filter((id) => !covered.has(id)), []);
+  for (const r of RULES) {
+    assert.ok(CATEGORIES.includes(r.category), r.id);
+    assert.ok(r.cause.length > 20 && r.fix.length > 20, r.id);
+  }
+});
+
+test('diagnose: Playwright-formatted errors (ANSI, Error: prefix, expect details) and no false alarms', () => {
+  const pw = '\u001b[31mError: gadgetbot.stack.test: certificate expired 2 days ago (notAfter x)\u001b[39m\n\nexpect(received).toEqual(expected)\n\n- Expected  - 1';
+  assert.equal(diagnose(pw)?.id, 'cert-expired');
+  assert.equal(diagnose('expect(received).toBe(expected) // Object.is equality\n\nExpected: 200\nReceived: 404')?.id, 'app-404-path-prefix');
+  for (const benign of ['', 'expect(received).toBe(expected)\n\nExpected: 3\nReceived: 4', 'something unexpected happened', 'OIDC auth flow looked fine']) {
+    assert.equal(diagnose(benign), undefined, benign);
+  }
+  assert.equal(categorize('cannot resolve x via y: NXDOMAIN'), 'DNS');
+  assert.equal(categorize('getById still finds the deleted bot'), 'data');
+  assert.equal(categorize(undefined), undefined);
+});
+
+test('firstErrorLine: the custom message, or the matcher with Expected/Received', () => {
+  assert.equal(firstErrorLine('Error: host: certificate expired 1 day ago\n\nexpect(received)…'), 'host: certificate expired 1 day ago');
+  assert.equal(firstErrorLine('\u001b[2mexpect(\u001b[22mreceived).toBe(expected) // Object.is equality\n\nExpected: \u001b[32m200\u001b[39m\nReceived: \u001b[31m404\u001b[39m'),
+    'expect(received).toBe(expected) // Object.is equality — Expected: 200, Received: 404');
+  assert.equal(firstErrorLine(''), '(no error message)');
+  assert.ok(firstErrorLine('x'.repeat(1000)).length <= 300);
+});
+
+// ---- the reporter in a real Playwright run --------------------------------------------------------------------
+
+const PLANTED = `Planted-${Math.random().toString(36).slice(2)}-Secret`;
+const BEARER = `bearer${Math.random().toString(36).slice(2)}TOKEN`;
+
+function makeProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gbv-verdict-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  writeFileSync(join(dir, 'package.json'), '{"type":"module","private":true}');
+  writeFileSync(join(dir, 'playwright.config.ts'), `
+import { defineConfig } from '@playwright/test';
+export default defineConfig({
+  testDir: 'tests', outputDir: 'test-results', workers: 1, retries: 0, timeout: 20000,
+  use: { trace: 'on' },
+  reporter: [
+    ['list'],
+    ['allure-playwright', { resultsDir: 'reports/allure-results' }],
+    ['json', { outputFile: 'reports/results.json' }],
+    [${JSON.stringify(join(ROOT, 'helpers', 'verdict-reporter.ts'))}],
+  ],
+  projects: [{ name: 'infra', testDir: 'tests/infra' }, { name: 'auth', testDir: 'tests/auth' }],
+});
+`);
+  mkdirSync(join(dir, 'tests', 'infra'), { recursive: true });
+  mkdirSync(join(dir, 'tests', 'auth'), { recursive: true });
+  writeFileSync(join(dir, 'tests', 'infra', 'home.spec.ts'), `
+import { test, expect } from '@playwright/test';
+test('home page answers', { tag: '@smoke' }, async () => { expect(1 + 1).toBe(2); });
+`);
+  // The certificate failure also talks to a local server with a password, a bearer token and a session
+  // cookie, so its trace holds all three; the error message itself contains the configured password.
+  writeFileSync(join(dir, 'tests', 'infra', 'tls.spec.ts'), `
+import { test } from '@playwright/test';
+import http from 'node:http';
+test('app host certificate is valid', { tag: '@smoke' }, async ({ request }) => {
+  const srv = http.createServer((q, s) => {
+    s.setHeader('set-cookie', '__Secure-better-auth.session_token=SrvIssuedToken123.sig; Path=/; HttpOnly');
+    s.setHeader('content-type', 'application/json');
+    s.end('{"session":{"token":"SrvIssuedToken123"}}');
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  try {
+    const port = (srv.address() as import('node:net').AddressInfo).port;
+    await request.post('http://127.0.0.1:' + port + '/api/auth/sign-in', {
+      headers: { authorization: 'Bearer ' + process.env.PLANTED_BEARER },
+      form: { loginName: 'gbv-admin', password: process.env.ADMIN_PASSWORD! },
+    });
+  } finally {
+    srv.close();
+  }
+  throw new Error('gadgetbot.stack.test: certificate expired 1 day ago (notAfter 2025-01-01 00:00 UTC); signed in with ' + process.env.ADMIN_PASSWORD);
+});
+`);
+  writeFileSync(join(dir, 'tests', 'auth', 'login.spec.ts'), `
+import { test } from '@playwright/test';
+test('auth host resolves', async () => { throw new Error('cannot resolve gadgetbot-auth.stack.test via 127.0.0.1:5353: NXDOMAIN'); });
+`);
+  return dir;
+}
+
+function runPlaywright(dir: string, args: string[] = []): Promise<{ code: number | null; out: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [PW_CLI, 'test', ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, FORCE_COLOR: '0', ADMIN_PASSWORD: PLANTED, PLANTED_BEARER: BEARER },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', rej);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code, out });
+    });
+  });
+}
+
+function* files(dir: string): Generator<string> {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) yield* files(p);
+    else yield p;
+  }
+}
+
+// Both runs start at once (they are independent child processes); the tests below await their outcomes.
+const failingDir = makeProject();
+const greenDir = makeProject();
+const failingRun = runPlaywright(failingDir);
+const greenRun = runPlaywright(greenDir, ['--grep', 'home page']);
+
+test('verdict line, hint, diagnosis in JSON and Allure, and a redacted trace', async () => {
+  const dir = failingDir;
+  const { code, out } = await failingRun;
+  assert.equal(code, 1, out);
+  const lines = out.split('\n').filter((l) => l.startsWith('VERDICT:'));
+  assert.equal(lines.length, 1, out);
+  const v = lines[0];
+  assert.match(v, /^VERDICT: FAILED — infra 1\/2, auth 0\/1 — first root cause: \[infra\] app host certificate is valid: gadgetbot\.stack\.test: certificate expired 1 day ago/);
+  assert.match(v, /\[hint: The certificate served for this host has expired[^\]]*Fix: [^\]]+\]$/);
+  assert.ok(!out.includes(PLANTED), 'the planted password reached stdout');
+  assert.match(v, /signed in with \[REDACTED\]/);
+
+  const verdict = JSON.parse(readFileSync(join(dir, 'reports', 'verdict.json'), 'utf8'));
+  assert.equal(verdict.status, 'FAILED');
+  assert.equal(verdict.rootCause.diagnosis.id, 'cert-expired');
+  assert.deepEqual(verdict.gate, { tag: '@smoke', failed: 1, passed: false });
+
+  // Playwright annotation on each failing test (json reporter output).
+  const report = JSON.parse(readFileSync(join(dir, 'reports', 'results.json'), 'utf8'));
+  const annotations: string[] = JSON.stringify(report).match(/"type":"diagnosis","description":"[a-z-]+/g) ?? [];
+  assert.deepEqual(annotations.map((a) => a.split('"').pop()).sort(), ['cert-expired', 'dns-missing']);
+
+  // Allure: description and label on the failed results, none on the passed one.
+  const results = readdirSync(join(dir, 'reports', 'allure-results')).filter((f) => f.endsWith('-result.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, 'reports', 'allure-results', f), 'utf8')));
+  assert.equal(results.length, 3);
+  for (const r of results) {
+    const label = r.labels.find((l: { name: string }) => l.name === 'diagnosis')?.value;
+    if (r.status === 'passed') assert.equal(label, undefined);
+    else {
+      assert.match(r.description, /^\*\*Likely cause:\*\* /);
+      assert.equal(label, r.name.includes('certificate') ? 'cert-expired' : 'dns-missing');
+    }
+  }
+
+  // Nothing anywhere still holds the secrets: traces (in test-results and copied into Allure), JSON, Allure.
+  const secrets = [PLANTED, encodeURIComponent(PLANTED), BEARER, 'SrvIssuedToken123'];
+  let traces = 0;
+  for (const f of [...files(join(dir, 'test-results')), ...files(join(dir, 'reports'))]) {
+    const buf = readFileSync(f);
+    const texts: string[] = [];
+    if (f.endsWith('.zip')) {
+      const z = await JSZip.loadAsync(buf);
+      for (const e of Object.values(z.files)) if (!e.dir) texts.push(await e.async('string'));
+      if (z.file(/trace\.network$/).length) traces++;
+    } else texts.push(buf.toString('utf8'));
+    for (const text of texts) for (const s of secrets) assert.ok(!text.includes(s), `${f.slice(dir.length)} still holds a planted secret`);
+  }
+  assert.ok(traces >= 2, `expected the failing test's trace in test-results and in allure-results, saw ${traces}`);
+  const tls = [...files(join(dir, 'test-results'))].find((f) => f.includes('certificate') && f.endsWith('trace.zip'));
+  assert.ok(tls, 'trace of the failing test');
+  const z = await JSZip.loadAsync(readFileSync(tls));
+  const network = (await Promise.all(z.file(/trace\.network$/).map((e) => e.async('string')))).join('\n');
+  // The request really was recorded, with its credentials replaced.
+  assert.match(network, /\/api\/auth\/sign-in/);
+  assert.match(network, /"name":"authorization","value":"\[REDACTED\]"/);
+  assert.match(network, /"name":"password","value":"\[REDACTED\]"/);
+  assert.match(network, /"name":"__Secure-better-auth\.session_token","value":"\[REDACTED\]"/);
+});
+
+test('a green run prints VERDICT: PASSED with the per-area tally', async () => {
+  const dir = greenDir;
+  const { code, out } = await greenRun;
+  assert.equal(code, 0, out);
+  const v = out.split('\n').filter((l) => l.startsWith('VERDICT:'));
+  assert.deepEqual(v, ['VERDICT: PASSED — infra 1/1']);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'reports', 'verdict.json'), 'utf8')).gate.passed, true);
+});
