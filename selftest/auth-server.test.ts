@@ -100,6 +100,7 @@ const children = new Set<ChildProcess>();
 
 class Auth {
   output = '';
+  stdout = '';
   port = 0;
   listeningAtMs = 0;
   readyAtMs = 0;
@@ -136,6 +137,7 @@ class Auth {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       a.output += d;
+      a.stdout += d;
       buf += d;
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -408,6 +410,8 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
     const console = await b.go(`${AUTH_URL}/ui/console`);
     assert.equal(console.status, 200);
     assert.match(console.body, /<title>ZITADEL Console<\/title>/);
+    const root = await b.go(`${AUTH_URL}/`);
+    assert.equal(root.location, `${AUTH_URL}/ui/console/`);
     assert.equal((await b.go(`${AUTH_URL}/no/such/path`)).status, 404);
     assert.equal((await b.go(`${AUTH_URL}/ui/v2/login/nope`)).status, 404);
   });
@@ -594,7 +598,7 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
     const accounts = pickHops.at(-1)!;
     assert.equal(pathOf(accounts.url), '/ui/v2/login/accounts');
     assert.match(new URL(accounts.url).searchParams.get('requestId') ?? '', /^oidc_/);
-    assert.match(accounts.body, /<button type="submit">Ada Admin<small>/);
+    assert.match(accounts.body, /<button type="submit">Ada Admin <small>/);
     assert.match(accounts.body, />Add another account</);
     const chosen = formsOf(accounts.body)[0];
     const target = new URL(chosen.action, accounts.url);
@@ -731,12 +735,6 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
       assert.equal(r.location, undefined, 'redirected to an unregistered redirect_uri');
       assert.match(r.body, /redirect_uri does not match/);
       assert.equal((await b.go(`${AUTH_URL}/debug/ready`)).status, 200);
-      // Healthy again without the fault.
-      assert.equal(await auth.stop(), 0);
-      outputs.push(auth.output);
-      auth = await Auth.start(db.url);
-      const ok = await new Browser(auth).go(rawAuthorizeUrl());
-      assert.equal(new URL(ok.location!).pathname, '/ui/v2/login/login');
     });
   });
 
@@ -749,8 +747,9 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
     assert.equal((await b.go(`${AUTH_URL}/debug/healthz`)).status, 200);
   });
 
-  it('never logs a password', async () => {
+  it('logs JSON lines only, and never a password', async () => {
     assert.equal(await auth.stop(), 0);
+    for (const line of auth.stdout.split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);
     const all = [...outputs, auth.output].join('\n');
     assert.ok(all.includes('"event":"signed_in"'), 'no log lines captured');
     for (const secret of [ADMIN.password, VIEWER.password, db.password]) assert.ok(!all.includes(secret), 'a secret reached the logs');

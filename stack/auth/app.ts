@@ -2,8 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthEnv } from './config.ts';
 import { createPool, ensureSchema, loadInstance, seedUsers } from './db.ts';
-import { createLoginUi } from './login-ui.ts';
-import { createProvider } from './provider.ts';
+import type { createLoginUi } from './login-ui.ts';
 import type { Ctx } from './types.ts';
 
 export interface AuthApp {
@@ -19,6 +18,9 @@ const DB_WAIT_MS = 30_000;
 
 export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => boolean = () => false): Promise<AuthApp> {
   const pool = createPool(env.databaseUrl);
+  // oidc-provider's module graph loads while the database work below waits on the network.
+  const modules = Promise.all([import('./provider.ts'), import('./login-ui.ts')]);
+  modules.catch(() => undefined);
   try {
     // The database may still be starting (stack start, or a Zitadel redeploy racing its Postgres).
     const deadline = Date.now() + DB_WAIT_MS;
@@ -35,6 +37,7 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
     const [instance] = await Promise.all([loadInstance(pool), seedUsers(pool, env.users)]);
     const orgDomain = `gadgetbot.${new URL(env.authUrl).hostname}`;
 
+    const [{ createProvider }, { createLoginUi: makeLoginUi }] = await modules;
     let ui: ReturnType<typeof createLoginUi> | undefined;
     const provider = createProvider({
       env,
@@ -44,7 +47,7 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
       endLoginSessions: (ctx: Ctx) => ui!.endLoginSessions(ctx),
       log,
     });
-    ui = createLoginUi({ env, pool, log }, provider);
+    ui = makeLoginUi({ env, pool, log }, provider);
     provider.use(ui.middleware);
     provider.on('error', (err, ctx) =>
       log({ event: 'request_error', path: (ctx as Ctx | undefined)?.path, message: (err as Error)?.message }),

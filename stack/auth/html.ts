@@ -86,7 +86,7 @@ export function accountsPage(o: {
     .map(
       (a) => `<li><form method="get" action="${esc(a.href.action)}">${Object.entries(a.href.fields)
         .map(([k, v]) => `<input type="hidden" name="${esc(k)}" value="${esc(v)}">`)
-        .join('')}<button type="submit">${esc(a.displayName)}<small>${esc(a.loginName)}</small></button></form></li>`,
+        .join('')}<button type="submit">${esc(a.displayName)} <small>${esc(a.loginName)}</small></button></form></li>`,
     )
     .join('\n');
   return page(

@@ -376,8 +376,10 @@ export function createLoginUi(deps: LoginUiDeps, provider: ProviderLike) {
     const path = ctx.path;
     if (path === V2 || path.startsWith(`${V2}/`)) return v2(ctx);
     if (path === V1 || path.startsWith(`${V1}/`)) return v1(ctx);
-    if ((path === '/ui/console' || path.startsWith('/ui/console/')) && (ctx.method === 'GET' || ctx.method === 'HEAD'))
-      return html(ctx, consolePage());
+    const read = ctx.method === 'GET' || ctx.method === 'HEAD';
+    if ((path === '/ui/console' || path.startsWith('/ui/console/')) && read) return html(ctx, consolePage());
+    // Zitadel sends visitors of the bare host to its console.
+    if (path === '/' && read) return redirect(ctx, '/ui/console/');
     if (path === ROUTES.authorization && ctx.method === 'GET') keepOfflineAccess(ctx);
     if (
       env.faults.has('issuer-mismatch') &&
