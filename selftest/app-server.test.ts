@@ -716,7 +716,14 @@ test('viewer may read but not write; cross-site requests with cookies are refuse
   await rpc(app, 'deleteById', { id: target.id }, adminJar);
 });
 
-test('a callback without the browser state cookie is refused', async () => {
+/** A callback URL whose `state` is not the one this browser's sign-in stored. */
+function forged(back: URL): string {
+  const u = new URL(back);
+  u.searchParams.set('state', 'forged-state-0123456789abcdefghij');
+  return `${u.pathname}${u.search}`;
+}
+
+test('a callback without the browser state cookie, or with another state, is refused', async () => {
   nextAccount = 'viewer';
   const { url } = await startSignIn(app);
   const back = await authorize(url.href);
@@ -724,6 +731,13 @@ test('a callback without the browser state cookie is refused', async () => {
   assert.equal(r.status, 302);
   assert.match(String(r.headers.location), /\/api\/auth\/error\?error=/);
   assert.equal(cookieNamed(r.setCookies, SESSION), undefined);
+
+  const second = await startSignIn(app);
+  const back2 = await authorize(second.url.href);
+  const m = await call(`${app.base}${forged(back2)}`, { cookies: second.jar });
+  assert.equal(m.status, 302);
+  assert.match(String(m.headers.location), /\/api\/auth\/error\?error=/);
+  assert.equal(cookieNamed(m.setCookies, SESSION), undefined);
 });
 
 test('sign-out ends the server-side session', async () => {
@@ -762,6 +776,13 @@ test('faults: each breakage shows where the suite looks for it', async () => {
   assert.ok(token);
   assert.doesNotMatch(token, /Max-Age|Expires/i); // session-cookie-not-persistent
   const viewer = absorb(new Map(), replay.setCookies);
+  // ... and so does a callback whose state is not the one this browser stored
+  const second = await startSignIn(faulty);
+  const back2 = await authorize(second.url.href);
+  const mismatch = await call(`${faulty.base}${forged(back2)}`, { cookies: second.jar });
+  assert.equal(mismatch.status, 302, mismatch.body);
+  assert.equal(mismatch.headers.location, '/admin');
+  assert.ok(cookieNamed(mismatch.setCookies, SESSION));
 
   // no-admin-check: the viewer may write
   const created = await rpc(faulty, 'create', { name: 'gbv-fault', type: 'cleaning' }, viewer);

@@ -90,8 +90,9 @@ async function loadServices() {
 }
 
 let servicesPromise: Promise<Services> | undefined;
+let loaded: Services | undefined;
 function services(): Promise<Services> {
-  servicesPromise ??= loadServices();
+  servicesPromise ??= loadServices().then((s) => (loaded = s));
   return servicesPromise;
 }
 
@@ -242,7 +243,8 @@ async function authRoute(ctx: Ctx): Promise<void> {
     path = '/api/auth/sign-in/social';
     body = Buffer.from(JSON.stringify({ ...rest, provider: providerId }));
   }
-  const request = await toRequest(req, `${path}${url.search}`, body);
+  const search = FAULTS.has('callback-replay') ? stateFromCookie(req, path, url) : url.search;
+  const request = await toRequest(req, `${path}${search}`, body);
   const response = await svc.auth.handler(request);
   await sendResponse(
     ctx,
@@ -267,6 +269,32 @@ async function withLegacyErrorCodes(response: Response): Promise<Response> {
   const mapped = typeof code === 'string' ? LEGACY_CODES[code] : undefined;
   const out = mapped ? JSON.stringify({ ...(body as object), code: mapped }) : text;
   return new Response(out, { status: response.status, statusText: response.statusText, headers: response.headers });
+}
+
+/**
+ * Fault `callback-replay`, second half (Better Auth's skipStateCookieCheck is the first): a callback whose
+ * `state` does not match the browser's state cookie is answered with the cookie's state, so a state
+ * mismatch no longer stops the sign-in.
+ */
+function stateFromCookie(req: IncomingMessage, path: string, url: URL): string {
+  if (req.method !== 'GET' || !path.startsWith('/api/auth/callback/')) return url.search;
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    const name = part.slice(0, i).trim();
+    if (name !== 'better-auth.state' && name !== '__Secure-better-auth.state') continue;
+    let signed: string;
+    try {
+      signed = decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      break;
+    }
+    const state = signed.slice(0, signed.lastIndexOf('.'));
+    if (!state) break;
+    const params = new URLSearchParams(url.search);
+    params.set('state', state);
+    return `?${params.toString()}`;
+  }
+  return url.search;
 }
 
 /** A browser request from another site that carries our cookies must not reach the API. */
@@ -396,7 +424,8 @@ function shutdown(signal: string): void {
   const hardStop = setTimeout(() => server.closeAllConnections(), 8000);
   hardStop.unref();
   server.close(() => {
-    const pool = servicesPromise?.then((s) => s.pool.end()).catch(() => {}) ?? Promise.resolve();
+    // Still loading: no connection was ever opened, nothing to close.
+    const pool = loaded ? loaded.pool.end().catch(() => {}) : Promise.resolve();
     void pool.then(() => {
       log({ event: 'stopped' });
       process.exit(0);
