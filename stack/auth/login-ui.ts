@@ -150,9 +150,11 @@ export function createLoginUi(deps: LoginUiDeps, provider: ProviderLike) {
 
   /** Ends this browser's Login V2 sessions (called when the OIDC session ends at end_session). */
   async function endLoginSessions(ctx: Ctx): Promise<void> {
-    const valid = await validLoginSessions(pool, readRefs(ctx));
-    await terminateLoginSessions(pool, valid.map((s) => s.id));
+    // The cookie goes synchronously: callers may not wait before the response is sent.
+    const refs = readRefs(ctx);
     writeRefs(ctx, []);
+    const valid = await validLoginSessions(pool, refs);
+    await terminateLoginSessions(pool, valid.map((s) => s.id));
   }
 
   // ---- interactions

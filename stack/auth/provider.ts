@@ -230,7 +230,12 @@ export function createProvider(deps: ProviderDeps): ProviderLike {
   provider.on('server_error', (_ctx, err) => log({ event: 'server_error', message: (err as Error)?.message }));
   provider.on('end_session.success', (ctx) => {
     const c = ctx as Ctx;
-    if (c.oidc?.params.logout) void deps.endLoginSessions(c).catch(() => undefined);
+    const state = (c.oidc?.session as { state?: { postLogoutRedirectUri?: string } } | undefined)?.state;
+    // Signing in as someone else mid-authorization logs the old account out of the OIDC session and resumes
+    // the authorization: the Login V2 sessions (the new one included) stay, as Zitadel keeps several.
+    const accountSwitch = state?.postLogoutRedirectUri?.includes(`${ROUTES.authorization}/`) ?? false;
+    if (c.oidc?.params.logout && !accountSwitch)
+      void deps.endLoginSessions(c).catch((e: Error) => log({ event: 'end_login_sessions_failed', message: e.message }));
   });
   return provider;
 }
