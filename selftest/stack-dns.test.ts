@@ -1,0 +1,135 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Resolver } from 'node:dns/promises';
+import { connect } from 'node:net';
+import { createSocket } from 'node:dgram';
+import dns2 from 'dns2';
+import { dnsRecordsFor, startDns, WRONG_A, type DnsHandle } from '../stack/dns/index.ts';
+import type { FaultId } from '../stack/faults.ts';
+
+const { Packet } = dns2;
+const HOSTS = { app: 'gadgetbot.stack.test', auth: 'gadgetbot-auth.stack.test', deployer: 'gadgetbot-coolify.stack.test' };
+
+function resolverFor(h: DnsHandle): Resolver {
+  const r = new Resolver({ timeout: 1000, tries: 1 });
+  r.setServers([h.server]);
+  return r;
+}
+
+function query(name: string, type: number): Buffer {
+  const q = new Packet();
+  q.header.id = Math.floor(Math.random() * 65535);
+  q.header.rd = 1;
+  q.questions.push({ name, type, class: Packet.CLASS.IN } as never);
+  return q.toBuffer();
+}
+
+/** One query over TCP (RFC 1035 §4.2.2 length prefix), answered on the same port as UDP. */
+function tcpQuery(port: number, name: string, type: number): Promise<InstanceType<typeof Packet>> {
+  return new Promise((resolve, reject) => {
+    const msg = query(name, type);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(msg.length);
+    const sock = connect({ host: '127.0.0.1', port });
+    let buf = Buffer.alloc(0);
+    sock.setTimeout(2000, () => sock.destroy(new Error('tcp dns timeout')));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        sock.end();
+        resolve(Packet.parse(buf.subarray(2, 2 + buf.readUInt16BE(0))));
+      }
+    });
+    sock.once('error', reject);
+    sock.write(Buffer.concat([len, msg]));
+  });
+}
+
+function udpQuery(port: number, name: string, type: number): Promise<InstanceType<typeof Packet>> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    const timer = setTimeout(() => {
+      s.close();
+      reject(new Error('udp dns timeout'));
+    }, 2000);
+    s.once('message', (m) => {
+      clearTimeout(timer);
+      s.close();
+      resolve(Packet.parse(m));
+    });
+    s.send(query(name, type), port, '127.0.0.1');
+  });
+}
+
+async function withDns(faults: FaultId[], fn: (h: DnsHandle) => Promise<void>): Promise<void> {
+  const h = await startDns({ records: dnsRecordsFor(HOSTS, faults) });
+  try {
+    await fn(h);
+  } finally {
+    await h.close();
+  }
+}
+
+test('healthy: the three names resolve to 127.0.0.1 over UDP (node resolver) and TCP, on one port', async () => {
+  await withDns([], async (h) => {
+    assert.equal(h.host, '127.0.0.1');
+    assert.equal(h.server, `127.0.0.1:${h.port}`);
+    const r = resolverFor(h);
+    for (const name of Object.values(HOSTS)) {
+      assert.deepEqual(await r.resolve4(name), ['127.0.0.1'], name);
+      assert.deepEqual(await r.resolve4(name.toUpperCase()), ['127.0.0.1'], 'names are case-insensitive');
+      const viaTcp = await tcpQuery(h.port, name, Packet.TYPE.A);
+      assert.equal(viaTcp.header.rcode, 0);
+      assert.equal(viaTcp.header.aa, 1, 'authoritative');
+      assert.deepEqual(viaTcp.answers.map((a) => (a as { address?: string }).address), ['127.0.0.1']);
+    }
+    const ttl = await r.resolve4(HOSTS.app, { ttl: true });
+    assert.equal(ttl[0].ttl, 60);
+  });
+});
+
+test('AAAA: no answer (NOERROR, empty), other names NXDOMAIN, names outside stack.test REFUSED', async () => {
+  await withDns([], async (h) => {
+    const r = resolverFor(h);
+    await assert.rejects(r.resolve6(HOSTS.app), { code: 'ENODATA' });
+    const aaaa = await udpQuery(h.port, HOSTS.app, Packet.TYPE.AAAA);
+    assert.equal(aaaa.header.rcode, 0);
+    assert.equal(aaaa.answers.length, 0);
+    assert.equal(aaaa.authorities.length, 1, 'SOA for negative caching');
+    await assert.rejects(r.resolve4('nope.stack.test'), { code: 'ENOTFOUND' });
+    assert.equal((await tcpQuery(h.port, 'nope.stack.test', Packet.TYPE.A)).header.rcode, 3);
+    await assert.rejects(r.resolve4('example.com'), { code: 'EREFUSED' });
+    assert.equal((await udpQuery(h.port, 'gadgetbot.vellandi.net', Packet.TYPE.A)).header.rcode, 5);
+    assert.equal((await tcpQuery(h.port, 'example.com', Packet.TYPE.A)).header.rcode, 5);
+  });
+});
+
+test('fault dns-wrong-a: the app host resolves to 127.0.0.3, the others stay right', async () => {
+  await withDns(['dns-wrong-a'], async (h) => {
+    const r = resolverFor(h);
+    assert.equal(WRONG_A, '127.0.0.3');
+    assert.deepEqual(await r.resolve4(HOSTS.app), ['127.0.0.3']);
+    assert.deepEqual(await r.resolve4(HOSTS.auth), ['127.0.0.1']);
+    assert.deepEqual(await r.resolve4(HOSTS.deployer), ['127.0.0.1']);
+    const viaTcp = await tcpQuery(h.port, HOSTS.app, Packet.TYPE.A);
+    assert.deepEqual(viaTcp.answers.map((a) => (a as { address?: string }).address), ['127.0.0.3']);
+  });
+});
+
+test('fault dns-missing-auth: the auth host is NXDOMAIN over UDP and TCP', async () => {
+  await withDns(['dns-missing-auth'], async (h) => {
+    const r = resolverFor(h);
+    await assert.rejects(r.resolve4(HOSTS.auth), { code: 'ENOTFOUND' });
+    assert.equal((await tcpQuery(h.port, HOSTS.auth, Packet.TYPE.A)).header.rcode, 3);
+    assert.deepEqual(await r.resolve4(HOSTS.app), ['127.0.0.1']);
+  });
+});
+
+test('close() frees both the UDP and the TCP port', async () => {
+  const h = await startDns({ records: dnsRecordsFor(HOSTS) });
+  const port = h.port;
+  await h.close();
+  const again = await startDns({ port, records: dnsRecordsFor(HOSTS) });
+  assert.equal(again.port, port);
+  await again.close();
+});
