@@ -34,7 +34,8 @@ const secs = (ms: number) => (ms >= 10_000 ? (ms / 1000).toFixed(1) : (ms / 1000
 
 function buildScene(r: ProbeResult, opts: TimelineOptions): Scene {
   const width = opts.width ?? 1000;
-  const left = 170;
+  // Room for the longest lane label (12 px text, about 0.62 em per character).
+  const left = Math.min(360, Math.max(170, Math.ceil(Math.max(0, ...r.endpoints.map((e) => e.length)) * 7.5) + 16));
   const right = 30;
   const plotW = width - left - right;
   const total = Math.max(r.durationMs, ...r.samples.map((s) => s.t + s.latencyMs), ...r.marks.map((m) => m.t), 1);
@@ -298,7 +299,7 @@ export function timelinePng(r: ProbeResult, opts: TimelineOptions & { scale?: nu
         c.fill(Math.min(p.x1, p.x2) * k, p.y1 * k - w / 2, Math.max(p.x1, p.x2) * k, p.y1 * k + w / 2, p.stroke);
       }
     } else {
-      const scale = Math.max(1, Math.round((p.size * k) / 9));
+      const scale = Math.max(1, Math.round((p.size * k) / 10));
       c.text(p.x * k, p.y * k, p.text, scale, p.fill, p.anchor ?? 'start', p.bold ?? false);
     }
   }

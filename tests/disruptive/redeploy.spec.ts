@@ -45,7 +45,7 @@ test.describe('app redeploy', { tag: ['@disruptive', '@redeploy'] }, () => {
         ],
         intervalMs: PROBE_INTERVAL_MS,
         dispatcher: dispatcherFor(target),
-        timeoutMs: 2000,
+        timeoutMs: target.budgets.responseMs, // an answer slower than the response budget counts as unavailable
         maxDurationMs: DEPLOY_TIMEOUT_MS + 2 * 60_000,
         secrets: secretsOf(target),
       });

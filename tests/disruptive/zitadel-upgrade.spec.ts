@@ -71,7 +71,7 @@ test.describe('Zitadel upgrade', { tag: ['@disruptive', '@zitadel-upgrade'] }, (
         ],
         intervalMs: 200,
         dispatcher: dispatcherFor(target),
-        timeoutMs: 2000,
+        timeoutMs: target.budgets.responseMs, // an answer slower than the response budget counts as unavailable
         maxDurationMs: (mode === 'trigger' ? DEPLOY_TIMEOUT_MS : WATCH_MS!) + windowMs + 2 * 60_000,
         secrets: secretsOf(target),
       });
