@@ -86,6 +86,8 @@ export interface DeployerOptions {
   app: AppResourceOptions;
   auth: AuthResourceOptions;
   healthTimeoutMs?: number;
+  /** How long a new process may answer non-2xx before it counts as unhealthy; default 5 s. */
+  unhealthyGraceMs?: number;
   drainTimeoutMs?: number;
   /** Seconds a client is told to wait (429 Retry-After). */
   retryAfterSeconds?: number;
@@ -140,6 +142,7 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
   const log = o.log ?? (() => undefined);
   const healthTimeoutMs = o.healthTimeoutMs ?? 30_000;
   const drainTimeoutMs = o.drainTimeoutMs ?? 10_000;
+  const health = { timeoutMs: healthTimeoutMs, require2xx: true, unhealthyGraceMs: o.unhealthyGraceMs ?? 5000 };
   const retryAfter = String(o.retryAfterSeconds ?? 5);
   const tokenBuf = Buffer.from(o.token);
   let closing = false;
@@ -172,7 +175,7 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
       const inst = await sup.launch(override);
       step(`New container started on port ${inst.port}; waiting for the healthcheck.`);
       try {
-        await sup.waitUp(inst, { timeoutMs: healthTimeoutMs, require2xx: true });
+        await sup.waitUp(inst, health);
       } catch (e) {
         await sup.stopInstance(inst);
         step(`Healthcheck failed: ${(e as Error).message.split('\n')[0]}`, 'stderr');
@@ -187,7 +190,7 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
     const inst = await sup.launch(override);
     step(`Rolling update started: new container on port ${inst.port}; waiting for the healthcheck.`);
     try {
-      await sup.waitUp(inst, { timeoutMs: healthTimeoutMs, require2xx: true });
+      await sup.waitUp(inst, health);
     } catch (e) {
       await sup.stopInstance(inst);
       step(`New container is unhealthy, rolling update aborted; the old container keeps serving. ${(e as Error).message.split('\n')[0]}`, 'stderr');
@@ -222,7 +225,7 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
     const inst = await sup.launch();
     step(`Stack started on port ${inst.port}; waiting for the healthcheck.`);
     try {
-      await sup.waitUp(inst, { timeoutMs: healthTimeoutMs, require2xx: true });
+      await sup.waitUp(inst, health);
     } catch (e) {
       await sup.stopInstance(inst);
       step(`Healthcheck failed: ${(e as Error).message.split('\n')[0]}`, 'stderr');

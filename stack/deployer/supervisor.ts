@@ -50,7 +50,8 @@ export class Supervisor {
     const proc = spawnService({
       name: `${this.o.name}#${generation}`,
       command: process.execPath,
-      args: [...(this.o.nodeArgs ?? []), '--import', 'tsx', this.o.script],
+      // Plain JavaScript needs no TypeScript loader (saves ~0.3 s per start).
+      args: [...(this.o.nodeArgs ?? []), ...(/\.m?js$/.test(this.o.script) ? [] : ['--import', 'tsx']), this.o.script],
       env,
       cwd: this.o.cwd,
       logFile,
@@ -65,22 +66,36 @@ export class Supervisor {
   /**
    * Waits until the instance answers its health path. `require2xx: false` accepts any HTTP answer (the
    * process is up, even if unhealthy: needed to start a stack whose fault is a failing healthcheck).
+   * With `require2xx`, a process that answers but stays non-2xx for `unhealthyGraceMs` is unhealthy, like
+   * a container healthcheck that used up its retries.
    */
-  async waitUp(inst: Instance, { timeoutMs, require2xx }: { timeoutMs: number; require2xx: boolean }): Promise<number> {
+  async waitUp(
+    inst: Instance,
+    { timeoutMs, require2xx, unhealthyGraceMs = 5000 }: { timeoutMs: number; require2xx: boolean; unhealthyGraceMs?: number },
+  ): Promise<number> {
+    let firstUnhealthy: number | undefined;
+    let lastStatus = 0;
     return waitFor(
       `${this.o.name} (generation ${inst.generation}) on ${inst.upstream.host}:${inst.port}${this.o.healthPath}${require2xx ? ' to answer 2xx' : ''}`,
       async () => {
         const status = await probeHttp(inst.upstream.host, inst.port, this.o.healthPath, 2000);
         if (!require2xx || (status >= 200 && status < 300)) return status;
+        lastStatus = status;
+        firstUnhealthy ??= Date.now();
         throw new Error(`status ${status}`);
       },
       {
         timeoutMs,
         intervalMs: 30,
-        abort: () =>
-          inst.proc.exitInfo
-            ? `the process exited (code ${inst.proc.exitInfo.code}, signal ${inst.proc.exitInfo.signal}); last log lines:\n${tail(inst.logFile, 15)}`
-            : undefined,
+        abort: () => {
+          if (inst.proc.exitInfo) {
+            return `the process exited (code ${inst.proc.exitInfo.code}, signal ${inst.proc.exitInfo.signal}); last log lines:\n${tail(inst.logFile, 15)}`;
+          }
+          if (firstUnhealthy !== undefined && Date.now() - firstUnhealthy > unhealthyGraceMs) {
+            return `unhealthy: ${this.o.healthPath} kept answering ${lastStatus} for ${unhealthyGraceMs} ms`;
+          }
+          return undefined;
+        },
       },
     );
   }

@@ -1,0 +1,346 @@
+// The Coolify-compatible deployer against real processes (tiny stand-in services) behind the real edge.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createStackPki, type StackPki } from '../stack/ca/index.ts';
+import { startEdge, type EdgeHandle } from '../stack/edge/index.ts';
+import { startDeployer, type DeployerHandle, type Deployment } from '../stack/deployer/index.ts';
+import { Supervisor } from '../stack/deployer/supervisor.ts';
+import { isAlive } from '../stack/process.ts';
+
+const HOSTS = { app: 'gadgetbot.stack.test', auth: 'gadgetbot-auth.stack.test', deployer: 'gadgetbot-coolify.stack.test' };
+const TOKEN = '1|testtokentesttokentesttokentesttokentest';
+const ROOT = join(import.meta.dirname, '..');
+
+// A stand-in service: answers its health path with HEALTH_STATUS, tells which port (generation) and which
+// secret (hashed) served a request, delays on ?ms=, and finishes in-flight requests on SIGTERM.
+const STAND_IN = `
+import http from 'node:http';
+import { createHash } from 'node:crypto';
+const status = Number(process.env.HEALTH_STATUS || 200);
+const secret = createHash('sha256').update(process.env.BETTER_AUTH_SECRET || '').digest('hex').slice(0, 12);
+const server = http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  setTimeout(() => {
+    const health = u.pathname === '/' || u.pathname === '/debug/healthz';
+    res.writeHead(health ? status : 200, { 'x-port': process.env.PORT, 'x-secret': secret });
+    res.end('ok');
+  }, Number(u.searchParams.get('ms') || 0));
+});
+server.listen(Number(process.env.PORT), process.env.HOST);
+process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });
+`;
+
+let dir: string;
+let script: string;
+let pki: StackPki;
+/** One rig (edge, deployer, app and auth) shared by the tests below in order; fault rigs are their own. */
+let shared: Rig;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'stack-deployer-'));
+  script = join(dir, 'stand-in.mjs');
+  writeFileSync(script, STAND_IN);
+  mkdirSync(join(dir, 'logs'));
+  pki = await createStackPki(HOSTS, []);
+  shared = await rig();
+});
+after(async () => {
+  if (shared) await teardown(shared);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Rig {
+  edge: EdgeHandle;
+  deployer: DeployerHandle;
+  app: Supervisor;
+  auth: Supervisor;
+  appEnv: Record<string, string>;
+  rotated: string[];
+  agent: HttpsAgent;
+}
+
+async function rig(o: { stopStart?: boolean; rotateSecret?: boolean; gapMs?: number; pauseMs?: number } = {}): Promise<Rig> {
+  const certs = new Map([...pki.leaves].map(([h, l]) => [h, { keyPem: l.keyPem, chainPem: l.chainPem }]));
+  const edge = await startEdge({ httpsPort: 0, httpPort: 0, certs, defaultCert: pki.defaultCert, hosts: HOSTS });
+  const appEnv: Record<string, string> = { PATH: process.env.PATH ?? '', BETTER_AUTH_SECRET: 'first-secret' };
+  const mk = (name: string, healthPath: string, env: () => Record<string, string>) =>
+    new Supervisor({ name, script, cwd: ROOT, logDir: join(dir, 'logs'), host: '127.0.0.2', healthPath, env });
+  const app = mk('app', '/', () => ({ ...appEnv }));
+  const auth = mk('auth', '/debug/healthz', () => ({ PATH: process.env.PATH ?? '' }));
+  const [a, z] = await Promise.all([app.launch(), auth.launch()]);
+  await Promise.all([app.waitUp(a, { timeoutMs: 20_000, require2xx: true }), auth.waitUp(z, { timeoutMs: 20_000, require2xx: true })]);
+  app.current = a;
+  auth.current = z;
+  edge.routes.setUpstream(HOSTS.app, a.upstream);
+  edge.routes.setUpstream(HOSTS.auth, z.upstream);
+  const rotated: string[] = [];
+  const deployer = await startDeployer({
+    host: '127.0.0.2',
+    token: TOKEN,
+    edge,
+    app: {
+      uuid: 'appuuid000000000000000001',
+      name: 'gadgetbot',
+      host: HOSTS.app,
+      supervisor: app,
+      rotateSecret: o.rotateSecret ?? false,
+      stopStart: o.stopStart ?? false,
+      redeployGapMs: o.gapMs ?? 300,
+      onSecretRotated: (s) => {
+        appEnv.BETTER_AUTH_SECRET = s;
+        rotated.push(s);
+      },
+    },
+    auth: { uuid: 'authuuid00000000000000001', name: 'zitadel-stack', host: HOSTS.auth, supervisor: auth, pauseMs: o.pauseMs ?? 300 },
+    healthTimeoutMs: 15_000,
+    unhealthyGraceMs: 1000,
+    retryAfterSeconds: 7,
+  });
+  edge.routes.setUpstream(HOSTS.deployer, { host: '127.0.0.2', port: deployer.port });
+  return { edge, deployer, app, auth, appEnv, rotated, agent: new HttpsAgent({ keepAlive: true, ca: pki.rootPem }) };
+}
+
+async function teardown(r: Rig): Promise<void> {
+  r.agent.destroy();
+  await r.deployer.close();
+  await Promise.all([r.app.stopAll(), r.auth.stopAll()]);
+  await r.edge.close();
+}
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+function call(r: Rig, host: string, path: string, o: { token?: string | null; method?: string } = {}): Promise<Reply> {
+  const token = o.token === undefined ? TOKEN : o.token;
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port: r.edge.httpsPort,
+        servername: host,
+        path,
+        method: o.method ?? 'GET',
+        agent: r.agent,
+        headers: { host: `${host}:${r.edge.httpsPort}`, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+const api = (r: Rig, path: string, o?: { token?: string | null; method?: string }) => call(r, HOSTS.deployer, path, o);
+
+async function waitDeployment(r: Rig, uuid: string, timeoutMs = 30_000): Promise<{ final: Deployment; seen: string[] }> {
+  const seen: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await api(r, `/api/v1/deployments/${uuid}`);
+    assert.equal(res.status, 200, res.body);
+    const d = JSON.parse(res.body) as Deployment;
+    if (seen[seen.length - 1] !== d.status) seen.push(d.status);
+    if (['finished', 'failed', 'cancelled-by-user'].includes(d.status)) return { final: d, seen };
+    if (Date.now() > deadline) throw new Error(`deployment ${uuid} still ${d.status}`);
+    await new Promise((res2) => setTimeout(res2, 25));
+  }
+}
+
+/** Requests the app host in a loop until stopped; counts answers by status and serving port. */
+function load(r: Rig, host = HOSTS.app) {
+  let stop = false;
+  const statuses: Record<string, number> = {};
+  const ports = new Set<string>();
+  const errors: string[] = [];
+  const worker = async () => {
+    while (!stop) {
+      try {
+        const res = await call(r, host, '/work?ms=3', { token: null });
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        if (res.headers['x-port']) ports.add(String(res.headers['x-port']));
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+  };
+  const workers = Array.from({ length: 6 }, worker);
+  return {
+    statuses,
+    ports,
+    errors,
+    async stop() {
+      stop = true;
+      await Promise.all(workers);
+    },
+  };
+}
+
+test('API surface: health without auth, 401 without/with a wrong token, version, 404s and 400', async () => {
+  const r = shared;
+  const health = await api(r, '/api/health', { token: null });
+  assert.equal(health.status, 200);
+  assert.equal(health.body, 'OK');
+  for (const token of [null, 'wrong-token', `${TOKEN}x`]) {
+    const v = await api(r, '/api/v1/version', { token });
+    assert.equal(v.status, 401);
+    assert.deepEqual(JSON.parse(v.body), { message: 'Unauthenticated.' });
+    assert.equal((await api(r, `/api/v1/deploy?uuid=appuuid000000000000000001`, { token })).status, 401);
+  }
+  const v = await api(r, '/api/v1/version');
+  assert.equal(v.status, 200);
+  assert.match(v.body, /^4\.0\.0-beta\./);
+  const unknown = await api(r, '/api/v1/deploy?uuid=doesnotexist&force=false');
+  assert.equal(unknown.status, 404);
+  assert.deepEqual(JSON.parse(unknown.body), { message: 'No resources found.' });
+  assert.equal((await api(r, '/api/v1/deploy')).status, 400);
+  const noDep = await api(r, '/api/v1/deployments/nope');
+  assert.equal(noDep.status, 404);
+  assert.deepEqual(JSON.parse(noDep.body), { message: 'Deployment not found.' });
+  assert.equal((await api(r, '/api/v1/whatever')).status, 404);
+  assert.equal((await api(r, '/api/v1/applications/authuuid00000000000000001/restart')).status, 404, 'the auth stack is a service, not an application');
+  const dash = await api(r, '/', { token: null });
+  assert.equal(dash.status, 302);
+  assert.equal(dash.headers.location, '/login');
+  assert.deepEqual(JSON.parse((await api(r, '/api/v1/deployments')).body), []);
+});
+
+test('app deploy is a rolling update: queued -> in_progress -> finished, new port, old process gone, zero failed requests', async () => {
+  const r = shared;
+  const old = r.app.current!;
+  const l = load(r);
+  let final: Deployment;
+  let seen: string[];
+  try {
+    const res = await api(r, '/api/v1/deploy?uuid=appuuid000000000000000001&force=false');
+    assert.equal(res.status, 200, res.body);
+    const body = JSON.parse(res.body) as { deployments: { message: string; resource_uuid: string; deployment_uuid: string }[] };
+    assert.equal(body.deployments.length, 1);
+    assert.equal(body.deployments[0].message, 'Application gadgetbot deployment queued.');
+    assert.equal(body.deployments[0].resource_uuid, 'appuuid000000000000000001');
+    assert.match(body.deployments[0].deployment_uuid, /^[a-z][a-z0-9]{23}$/);
+    ({ final, seen } = await waitDeployment(r, body.deployments[0].deployment_uuid));
+  } finally {
+    await l.stop();
+  }
+  assert.equal(final.status, 'finished', final.logs);
+  assert.deepEqual(seen.filter((s) => s !== 'queued'), ['in_progress', 'finished']);
+  assert.equal(final.application_name, 'gadgetbot');
+  assert.ok(JSON.parse(final.logs).some((e: { output: string }) => /traffic switched/.test(e.output)));
+  assert.deepEqual(l.errors, []);
+  assert.deepEqual(Object.keys(l.statuses), ['200'], JSON.stringify(l.statuses));
+  const now = r.app.current!;
+  assert.notEqual(now.port, old.port);
+  assert.ok(l.ports.has(String(old.port)) && l.ports.has(String(now.port)), 'both generations served during the test');
+  assert.equal((await call(r, HOSTS.app, '/', { token: null })).headers['x-port'], String(now.port));
+  assert.ok(old.proc.exitInfo, 'old process has exited');
+  assert.equal(old.proc.exitInfo!.code, 0, 'old process stopped gracefully (SIGTERM)');
+  assert.equal(isAlive(old.proc.pid), false);
+  const history = JSON.parse((await api(r, '/api/v1/deployments/applications/appuuid000000000000000001')).body) as { count: number; deployments: Deployment[] };
+  assert.equal(history.count, 1);
+  assert.equal(history.deployments[0].deployment_uuid, final.deployment_uuid);
+});
+
+test('queue of one: a third deploy while one runs and one waits gets 429 with Retry-After; both run in order', async () => {
+  const r = shared;
+  const one = await api(r, '/api/v1/deploy?uuid=appuuid000000000000000001');
+  const two = await api(r, '/api/v1/applications/appuuid000000000000000001/restart', { method: 'POST' });
+  const three = await api(r, '/api/v1/deploy?uuid=appuuid000000000000000001');
+  assert.equal(one.status, 200);
+  assert.equal(two.status, 200);
+  const twoBody = JSON.parse(two.body) as { message: string; deployment_uuid: string };
+  assert.equal(twoBody.message, 'Restart request queued.');
+  assert.equal(three.status, 429);
+  assert.equal(three.headers['retry-after'], '7');
+  const listed = JSON.parse((await api(r, '/api/v1/deployments')).body) as Deployment[];
+  assert.equal(listed.length, 2, 'running and queued deployments are listed');
+  const first = await waitDeployment(r, (JSON.parse(one.body) as { deployments: { deployment_uuid: string }[] }).deployments[0].deployment_uuid);
+  const second = await waitDeployment(r, twoBody.deployment_uuid);
+  assert.equal(first.final.status, 'finished');
+  assert.equal(second.final.status, 'finished');
+  assert.equal(second.final.restart_only, true);
+  assert.ok(Date.parse(second.final.finished_at!) >= Date.parse(first.final.finished_at!));
+  await r.deployer.idle();
+  assert.equal(r.app.instances.size, 1, 'only the newest generation is left');
+});
+
+test('a new process that fails its healthcheck: status failed, the old one keeps serving; a queued deploy can be cancelled', async (t) => {
+  const r = shared;
+  const old = r.app.current!;
+  r.appEnv.HEALTH_STATUS = '500';
+  t.after(() => delete r.appEnv.HEALTH_STATUS);
+  const res = await api(r, '/api/v1/deploy?uuid=appuuid000000000000000001');
+  const queued = await api(r, '/api/v1/deploy?uuid=appuuid000000000000000001');
+  const queuedUuid = (JSON.parse(queued.body) as { deployments: { deployment_uuid: string }[] }).deployments[0].deployment_uuid;
+  const cancel = await api(r, `/api/v1/deployments/${queuedUuid}/cancel`, { method: 'POST' });
+  assert.equal(cancel.status, 200, cancel.body);
+  const { final } = await waitDeployment(r, (JSON.parse(res.body) as { deployments: { deployment_uuid: string }[] }).deployments[0].deployment_uuid);
+  assert.equal(final.status, 'failed');
+  assert.match(final.logs, /unhealthy/);
+  assert.equal((await waitDeployment(r, queuedUuid)).final.status, 'cancelled-by-user');
+  assert.equal(r.app.current, old);
+  assert.equal(old.proc.exitInfo, undefined);
+  const served = await call(r, HOSTS.app, '/x', { token: null });
+  assert.equal(served.status, 200);
+  assert.equal(served.headers['x-port'], String(old.port));
+  assert.equal(r.app.instances.size, 1, 'the failed generation was stopped');
+});
+
+test('faults redeploy-stop-start and redeploy-loses-sessions: a gap with 503 "no available server", then a new secret', async () => {
+  const r = await rig({ stopStart: true, rotateSecret: true, gapMs: 400 });
+  try {
+    const before = await call(r, HOSTS.app, '/x', { token: null });
+    const l = load(r);
+    let final: Deployment;
+    try {
+      const res = await api(r, '/api/v1/deploy?uuid=appuuid000000000000000001');
+      ({ final } = await waitDeployment(r, (JSON.parse(res.body) as { deployments: { deployment_uuid: string }[] }).deployments[0].deployment_uuid));
+    } finally {
+      await l.stop();
+    }
+    assert.equal(final.status, 'finished', final.logs);
+    assert.ok((l.statuses['503'] ?? 0) > 0, `downtime was visible: ${JSON.stringify(l.statuses)}`);
+    assert.equal(r.rotated.length, 1);
+    const afterRes = await call(r, HOSTS.app, '/x', { token: null });
+    assert.notEqual(afterRes.headers['x-secret'], before.headers['x-secret'], 'BETTER_AUTH_SECRET changed');
+  } finally {
+    await teardown(r);
+  }
+});
+
+test('auth stack deploy (Docker Compose): stop, pause, start on a new port; 503 "no available server" meanwhile', async () => {
+  const r = shared;
+  const old = r.auth.current!;
+  const l = load(r, HOSTS.auth);
+  let final: Deployment;
+  let message: string;
+  try {
+    const res = await api(r, '/api/v1/deploy?uuid=authuuid00000000000000001&force=false');
+    assert.equal(res.status, 200);
+    const d = (JSON.parse(res.body) as { deployments: { message: string; deployment_uuid: string }[] }).deployments[0];
+    message = d.message;
+    ({ final } = await waitDeployment(r, d.deployment_uuid));
+  } finally {
+    await l.stop();
+  }
+  assert.match(message, /^Service zitadel-stack started/);
+  assert.equal(final.status, 'finished', final.logs);
+  assert.ok((l.statuses['503'] ?? 0) > 0, JSON.stringify(l.statuses));
+  assert.notEqual(r.auth.current!.port, old.port);
+  assert.equal(old.proc.exitInfo?.code, 0);
+  assert.equal((await call(r, HOSTS.auth, '/debug/healthz', { token: null })).status, 200);
+});
