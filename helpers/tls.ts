@@ -155,7 +155,7 @@ export function expiryJudgement(cert: CertInfo, warnDays: number, now = new Date
     const ago = Math.max(1, Math.round(-left));
     return { level: 'expired', message: `certificate expired ${days(ago)} ago (notAfter ${fmtDate(cert.validTo)})` };
   }
-  const whole = Math.floor(left);
+  const whole = Math.round(left); // a 10-day certificate checked seconds later still reads "10 days"
   if (left < warnDays)
     return { level: 'warning', message: `certificate expires in ${days(whole)}, inside the ${warnDays}-day warning window (notAfter ${fmtDate(cert.validTo)}): renewal is not happening` };
   return { level: 'ok', message: `certificate valid for ${days(whole)} more (notAfter ${fmtDate(cert.validTo)})` };

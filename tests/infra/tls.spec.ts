@@ -21,7 +21,7 @@ test.describe('TLS', () => {
         chain: probe.chain.map((c) => ({ subject: c.subject, san: c.san, issuer: c.issuer, validFrom: fmtDate(c.validFrom),
           validTo: fmtDate(c.validTo), daysLeft: c.daysLeft, fingerprint256: c.fingerprint256 })),
       });
-      if (leaf) note(info, 'days-left', `${h!.host}: ${Math.floor(leaf.daysLeft)} days left (notAfter ${fmtDate(leaf.validTo)}; warning window ${t.certWarnDays} days)`);
+      if (leaf) note(info, 'days-left', `${h!.host}: ${Math.round(leaf.daysLeft)} days left (notAfter ${fmtDate(leaf.validTo)}; warning window ${t.certWarnDays} days)`);
       const v = await test.step('judge chain, host name, expiry, issuer, protocol', async () =>
         judgeTls(probe, { warnDays: t.certWarnDays, expectedIssuer: t.expectedCertIssuer }));
       expectNoProblems(v.problems);
