@@ -232,6 +232,27 @@ describe('entry points refuse a bad configuration', () => {
   });
 });
 
+describe('global setup preflight', () => {
+  test('an unreachable target fails the whole run fast with one root-cause line', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'gbv-selftest-cfg-'));
+    try {
+      const cli = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
+      // Port 1 on loopback: nothing listens, so the DNS query is refused at once.
+      const r = await runNode([cli, 'test', '--project', 'infra', '--reporter=list'], {
+        APP_URL: 'https://gadgetbot.example', AUTH_URL: 'https://gadgetbot-auth.example', ADMIN_USER: 'a', ADMIN_PASSWORD: ADMIN_PW,
+        DNS_SERVERS: '127.0.0.1:1', RESOLVE_VIA_DNS_SERVERS: 'true',
+        GBV_OUTPUT_DIR: join(out, 'tr'), GBV_REPORTS_DIR: join(out, 'reports'),
+      });
+      assert.notEqual(r.code, 0, r.out);
+      assert.match(r.out, /preflight failed: target unreachable: cannot resolve gadgetbot\.example via 127\.0\.0\.1:1: connection refused by the DNS server \(same for gadgetbot-auth\.example\)/);
+      assert.doesNotMatch(r.out, /Running \d+ test/);
+      assert.ok(!r.out.includes(ADMIN_PW));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('playwright.config.ts projects', () => {
   // Evaluates the config module itself (as the runner does) with a given argv/env: no test files loaded.
   async function projectsWith(argv: string[], env: Record<string, string> = {}): Promise<string[]> {
