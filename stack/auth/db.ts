@@ -91,16 +91,30 @@ export function zitadelId(): string {
   return s;
 }
 
-/** A value created once per database and kept: first writer wins, everyone reads the stored one. */
+/** A value created once per database and kept: one creator (advisory lock), everyone reads the stored one. */
 async function metaOnce<T>(pool: pg.Pool, key: string, make: () => Promise<T> | T): Promise<T> {
-  const found = await pool.query<{ value: T }>('SELECT value FROM auth_meta WHERE key = $1', [key]);
-  if (found.rowCount) return found.rows[0].value;
-  await pool.query('INSERT INTO auth_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [
-    key,
-    JSON.stringify(await make()),
-  ]);
-  const stored = await pool.query<{ value: T }>('SELECT value FROM auth_meta WHERE key = $1', [key]);
-  return stored.rows[0].value;
+  const read = async (q: pg.Pool | pg.PoolClient) =>
+    (await q.query<{ value: T }>('SELECT value FROM auth_meta WHERE key = $1', [key])).rows[0]?.value;
+  const found = await read(pool);
+  if (found !== undefined) return found;
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    // Instances starting together (a redeploy overlap) would otherwise each generate a key for nothing.
+    await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`gadgetbot-auth-meta:${key}`]);
+    let value = await read(c);
+    if (value === undefined) {
+      value = await make();
+      await c.query('INSERT INTO auth_meta (key, value) VALUES ($1, $2)', [key, JSON.stringify(value)]);
+    }
+    await c.query('COMMIT');
+    return value;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    c.release();
+  }
 }
 
 export interface Instance {

@@ -36,6 +36,8 @@ appReady.then(
     log({ event: 'ready', uptimeMs: uptimeMs(), faults: [...env.faults] });
   },
   (e: Error & { code?: string }) => {
+    // Giving up on a database that never came is a failure; being stopped while waiting for it is not.
+    if (stopping) return;
     log({ event: 'init_failed', message: e.message, code: e.code });
     process.exitCode = 1;
     void shutdown('init_failed');
