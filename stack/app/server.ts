@@ -116,8 +116,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
+        // Keep draining so the 413 can still be written; the connection closes after it.
         reject(new HttpError(413, 'Payload Too Large'));
-        req.destroy();
         return;
       }
       chunks.push(c);
@@ -142,6 +142,7 @@ async function toRequest(req: IncomingMessage, pathAndQuery: string, body?: Buff
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const payload = hasBody ? (body ?? (await readBody(req))) : undefined;
   const headers = headersOf(req);
+  headers.delete('transfer-encoding'); // the body is buffered: its length is known
   if (payload) headers.set('content-length', String(payload.length));
   // Always the public URL: the app only ever runs behind the edge, as the real one behind Traefik.
   return new Request(`${APP_ORIGIN}${pathAndQuery}`, { method, headers, body: payload ? new Uint8Array(payload) : undefined });
@@ -183,14 +184,17 @@ interface Ctx {
   res: ServerResponse;
   url: URL;
   nonce: string;
+  /** Cookies Better Auth refreshed while a page looked the session up (session expiry, cookie cache). */
+  cookies?: string[];
 }
 
 function finish(ctx: Ctx, status: number, headers: Record<string, string | string[]>, body: Buffer | string): void {
   const { res, req } = ctx;
   const buf = typeof body === 'string' ? Buffer.from(body) : body;
   const all: Record<string, string | string[]> = { ...securityHeaders(ctx.nonce), ...headers };
+  if (ctx.cookies?.length && !all['set-cookie']) all['set-cookie'] = ctx.cookies;
   all['content-length'] = String(buf.length);
-  if (stopping) all.connection = 'close';
+  if (stopping || status === 413) all.connection = 'close';
   res.writeHead(status, all);
   res.end(req.method === 'HEAD' ? undefined : buf);
 }
@@ -331,7 +335,9 @@ const BOT_PATH = /^\/admin\/products\/gadgetbots\/([^/]+)(\/edit)?\/?$/;
 async function adminRoute(ctx: Ctx): Promise<void> {
   const { req, url, nonce } = ctx;
   const svc = await services();
-  const session = await sessionOf(svc, req);
+  const { headers, response: session } = await svc.auth.api.getSession({ headers: headersOf(req), returnHeaders: true });
+  const refreshed = headers.getSetCookie();
+  ctx.cookies = FAULTS.has('session-cookie-not-persistent') ? refreshed.map(withoutPersistence) : refreshed;
   if (!session?.user) {
     return redirect(ctx, 307, `/login?redirect=${encodeURIComponent(url.pathname + url.search)}`);
   }
