@@ -9,7 +9,7 @@ import { dnsRecordsFor, startDns, type DnsHandle } from './dns/index.ts';
 import { startEdge, type EdgeHandle } from './edge/index.ts';
 import { has, parseFaults, type FaultId } from './faults.ts';
 import { migrateApp, startPostgres, stopLeftoverPostgres, INTERNAL_HOST, PUBLIC_HOST, type PostgresHandle } from './postgres/index.ts';
-import { baseChildEnv, freePort, isAlive, processStartMs, PortInUseError } from './process.ts';
+import { assertPortFree, baseChildEnv, freePort, isAlive, processStartMs, PortInUseError } from './process.ts';
 import { cuid, startDeployer, type DeployerHandle } from './deployer/index.ts';
 import { Supervisor, type Instance } from './deployer/supervisor.ts';
 
@@ -227,6 +227,12 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
   const redeployGapMs = opts.redeployGapMs ?? 8000;
   const healthTimeoutMs = opts.healthTimeoutMs ?? 30_000;
 
+  // Fixed ports are checked before anything starts, so a conflict costs nothing and says what to do.
+  if (opts.ports && opts.ports !== 'auto') {
+    const hint = (v: string) => `Stop whatever listens there (another \`npm run stack\`?), or pick another port: ${v}=<port> npm run stack.`;
+    await assertPortFree(PUBLIC_HOST, opts.ports.https, hint('STACK_HTTPS_PORT'));
+    await assertPortFree(PUBLIC_HOST, opts.ports.http, hint('STACK_HTTP_PORT'));
+  }
   await sweepStaleRuns(stackRoot, opts.log);
   const dir = await makeRunDir(stackRoot);
   const logDir = join(dir, 'logs');
