@@ -32,10 +32,10 @@ test.describe('without a session', () => {
 });
 
 test.describe('with the saved admin session', () => {
-  test.use({ storageState: storageStatePath('admin') });
+  test.use({ role: 'admin' });
 
   test('a new browser context from the saved state is still signed in', { tag: '@smoke' }, async ({ browser, target }) => {
-    const context = await browser.newContext({ storageState: storageStatePath('admin') });
+    const context = await browser.newContext({ storageState: storageStatePath('admin', target) });
     try {
       const page = await context.newPage();
       await page.goto(`${target.appUrl}/admin`);
@@ -47,7 +47,7 @@ test.describe('with the saved admin session', () => {
   });
 
   test('a browser closed and launched again keeps the session (the cookie persists)', async ({ launchOptions, target }) => {
-    const state = readStorageState('admin');
+    const state = readStorageState('admin', target);
     expect(state, 'no saved admin state: run the setup project').toBeDefined();
     const profile = mkdtempSync(join(tmpdir(), 'gbv-profile-'));
     try {

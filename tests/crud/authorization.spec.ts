@@ -1,10 +1,10 @@
 // The deployment plan: "Create new GadgetBot (admin only)". A signed-in user without the admin role must
 // not create, update or delete. Today's real app lets any signed-in user do all three; this test then
 // FAILS and says so — a finding to report, never something to skip.
-import { test, expect, storageStatePath } from '../../fixtures/test.ts';
+import { test, expect } from '../../fixtures/test.ts';
 import { BOT_TYPES } from '../../fixtures/pages/index.ts';
 
-test.use({ storageState: storageStatePath('viewer') });
+test.use({ role: 'viewer' });
 
 const must = (what: string) => `authorization: a non-admin user could ${what} a GadgetBot (the plan requires admin only)`;
 

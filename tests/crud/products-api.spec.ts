@@ -1,9 +1,9 @@
 // The same operations through the app's oRPC API, with the signed-in browser's cookie, and the API's
 // answer to callers without a session.
-import { test, expect, storageStatePath } from '../../fixtures/test.ts';
+import { test, expect } from '../../fixtures/test.ts';
 import { BOT_TYPES } from '../../fixtures/pages/index.ts';
 
-test.use({ storageState: storageStatePath('admin') });
+test.use({ role: 'admin' });
 test.describe.configure({ mode: 'parallel' });
 
 test('oRPC with the signed-in cookie: create, list, get, update, delete', { tag: '@smoke' }, async ({ api, bots }) => {

@@ -1,9 +1,9 @@
 // GadgetBot CRUD the way an admin does it: the list, the form, the detail page, the edit page and the
 // delete dialog — with the API as the witness of what really changed.
-import { test, expect, storageStatePath } from '../../fixtures/test.ts';
+import { test, expect } from '../../fixtures/test.ts';
 import { BOT_TYPES, PRODUCT_COLUMNS } from '../../fixtures/pages/index.ts';
 
-test.use({ storageState: storageStatePath('admin') });
+test.use({ role: 'admin' });
 test.describe.configure({ mode: 'parallel' });
 
 test('the products list shows the reference columns and a bot with its specs', { tag: '@smoke' }, async ({ products, bots }) => {
@@ -67,11 +67,11 @@ test('create, view, update and delete a GadgetBot through the UI', { tag: '@smok
     await test.step('delete through the dialog: gone from the list and from the API', async () => {
       await botDetail.deleteConfirmed(name);
       await expect(products.heading).toBeVisible();
-      await expect(products.row(name)).toHaveCount(0);
+      await expect(products.row(name), 'the list still shows the bot right after the delete dialog').toHaveCount(0);
       const gone = await api.rpc('getById', { id });
       expect(gone.ok, `getById still finds the deleted bot (HTTP ${gone.status})`).toBe(false);
       expect((await api.list()).map((b) => b.id)).not.toContain(id);
       await page.goto(`${target.appUrl}/admin/products`);
-      await expect(products.row(name)).toHaveCount(0);
+      await expect(products.row(name), 'the bot is back in the list after a reload: the delete did not stick').toHaveCount(0);
     });
   });

@@ -3,7 +3,7 @@
 // Sign-ins per run = number of configured roles.
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { test as setup, expect, storageStatePath } from '../../fixtures/test.ts';
-import { AUTH_DIR } from '../../fixtures/auth-state.ts';
+import { authDirFor } from '../../fixtures/auth-state.ts';
 import { sessionUser, signInWithZitadel } from '../../fixtures/pages/index.ts';
 
 // These tests type passwords. Traces record typed values and request bodies, videos show the screen:
@@ -15,7 +15,7 @@ for (const role of ['admin', 'viewer'] as const) {
     const user = target.users[role];
     if (!user) {
       // A stale viewer state from an earlier configuration must not stand in for a missing viewer.
-      if (existsSync(storageStatePath(role))) rmSync(storageStatePath(role));
+      if (existsSync(storageStatePath(role, target))) rmSync(storageStatePath(role, target));
       setup.skip(true, `no ${role} configured (VIEWER_USER / VIEWER_PASSWORD unset): ${role} checks skip`);
       return;
     }
@@ -41,8 +41,9 @@ for (const role of ['admin', 'viewer'] as const) {
       await expect(adminLayout.userMenuButton(me!.name || me!.email)).toBeVisible();
     });
 
-    mkdirSync(AUTH_DIR, { recursive: true, mode: 0o700 });
-    await page.context().storageState({ path: storageStatePath(role) });
-    chmodSync(storageStatePath(role), 0o600);
+    const file = storageStatePath(role, target);
+    mkdirSync(authDirFor(target), { recursive: true, mode: 0o700 });
+    await page.context().storageState({ path: file });
+    chmodSync(file, 0o600);
   });
 }
