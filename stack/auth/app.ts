@@ -17,6 +17,7 @@ export type Log = (event: Record<string, unknown>) => void;
 const DB_WAIT_MS = 30_000;
 
 export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => boolean = () => false): Promise<AuthApp> {
+  const startedAt = Date.now();
   const pool = createPool(env.databaseUrl);
   // oidc-provider's module graph loads while the database work below waits on the network.
   const modules = Promise.all([import('./provider.ts'), import('./login-ui.ts')]);
@@ -34,10 +35,13 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
       }
     }
+    const schemaAt = Date.now();
     const [instance] = await Promise.all([loadInstance(pool), seedUsers(pool, env.users)]);
+    const seededAt = Date.now();
     const orgDomain = `gadgetbot.${new URL(env.authUrl).hostname}`;
 
     const [{ createProvider }, { createLoginUi: makeLoginUi }] = await modules;
+    log({ event: 'init_timing', schemaMs: schemaAt - startedAt, seedMs: seededAt - schemaAt, modulesWaitMs: Date.now() - seededAt });
     let ui: ReturnType<typeof createLoginUi> | undefined;
     const provider = createProvider({
       env,

@@ -99,7 +99,6 @@ export function createProvider(deps: ProviderDeps): ProviderLike {
     post_logout_redirect_uris: [env.appUrl, `${env.appUrl}/`],
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    scope: ['openid', 'profile', 'email', 'offline_access', ROLES_SCOPE, METADATA_SCOPE].join(' '),
     id_token_signed_response_alg: 'RS256',
     // Zitadel puts auth_time into every id_token.
     require_auth_time: true,
