@@ -12,9 +12,8 @@
 // Nothing here may print or embed a secret: the environment block takes describeTarget() (secrets-free by
 // contract) or, when the config does not load, a whitelist of URL/name variables only.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { defineConfig } from 'allure';
 import { parse as parseDotenv } from 'dotenv';
 
 // Allure 3.18's quality gate calls Iterator.prototype.toArray (Node 22+); on Node 20 `allure quality-gate`
@@ -142,9 +141,24 @@ const categoryOf = (d) => {
 
 const isSmoke = (tr) => (tr.labels ?? []).some((l) => l.name === 'tag' && String(l.value).replace(/^@/, '') === 'smoke');
 
-export default defineConfig({
+// `allure generate` into a folder that holds an earlier report writes the new one to <output>/awesome/ and
+// leaves the old index.html/summary.json at the top (it flattens only into an empty folder), so
+// `npm run report` would show the previous run. Like Allure 2's --clean: remove the earlier report first,
+// but only when generating, and only a folder that is recognisably an Allure report.
+const output = join(reportsDir, 'allure-report');
+if (process.argv.includes('generate')) {
+  const i = process.argv.findIndex((a) => a === '-o' || a === '--output');
+  const eq = process.argv.find((a) => a.startsWith('--output='));
+  const target = i >= 0 ? resolve(process.argv[i + 1] ?? output) : eq ? resolve(eq.slice('--output='.length)) : output;
+  if (existsSync(join(target, 'summary.json')) && existsSync(join(target, 'index.html'))) rmSync(target, { recursive: true, force: true });
+}
+
+// A plain object (what defineConfig returns): importing 'allure' here would run its CLI entry point
+// whenever something other than the allure CLI loads this file.
+/** @type {import('allure').AllureConfig} */
+export default {
   name: `GadgetBot verify — ${targetName} — ${runTime}`,
-  output: join(reportsDir, 'allure-report'),
+  output,
   resultsDir: join(reportsDir, 'allure-results'),
   historyPath: join(reportsDir, 'history', 'history.jsonl'),
   historyLimit: 50,
@@ -169,4 +183,4 @@ export default defineConfig({
       },
     },
   },
-});
+};

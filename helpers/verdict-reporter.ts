@@ -291,6 +291,8 @@ export default class VerdictReporter implements Reporter {
 
   onTestEnd(test: TestCase, result: TestResult): void {
     if (result.status === test.expectedStatus || result.status === 'skipped') return;
+    // A merged (sharded) run replays results that already carry the shard's annotation.
+    if (result.annotations.some((a) => a.type === 'diagnosis')) return;
     const d = diagnoseFailure(test.title, errorText(result.errors));
     // Reporters after this one (json, html) and merged reports show it next to the error.
     if (d) result.annotations.push({ type: 'diagnosis', description: `${d.id}: ${hintLine(d)}` });

@@ -13,6 +13,14 @@ import { firstErrorLine } from '../helpers/verdict-reporter.ts';
 const ROOT = resolve(import.meta.dirname, '..');
 const PW_CLI = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
 
+function killGroup(pid: number | undefined) {
+  try {
+    if (pid) process.kill(-pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
 // ---- diagnosis table ----------------------------------------------------------------------------------------
 
 const SAMPLES: [string, string][] = [
@@ -158,11 +166,12 @@ function runPlaywright(dir: string, args: string[] = []): Promise<{ code: number
       cwd: dir,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, FORCE_COLOR: '0', ADMIN_PASSWORD: PLANTED, PLANTED_BEARER: BEARER },
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a time-out takes the workers down too
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const timer = setTimeout(() => killGroup(child.pid), 300_000);
     child.on('error', rej);
     child.on('close', (code) => {
       clearTimeout(timer);
