@@ -26,6 +26,8 @@ export interface ProbeOptions {
   maxDurationMs?: number;
   /** Optional strings to blank out of recorded errors (tokens, passwords) besides the endpoints' cookies. */
   secrets?: string[];
+  /** Longest pause honoured after a 429's Retry-After (per endpoint). Default 15 s. */
+  maxBackoffMs?: number;
 }
 
 export interface Sample {
@@ -37,6 +39,12 @@ export interface Sample {
   error?: string;
   latencyMs: number;
   ok: boolean;
+  /**
+   * The server answered 429: the probe itself was throttled (Better Auth rate-limits /api/auth/* per client IP,
+   * and its counter only resets after a pause as long as its window). Says nothing about availability: such
+   * samples are left out of the outage arithmetic (the gap they leave shows in longestGapMs).
+   */
+  throttled?: boolean;
 }
 
 export interface Mark {
@@ -79,6 +87,7 @@ export function startProbe(opts: ProbeOptions): Probe {
   }
   const timeoutMs = opts.timeoutMs ?? 2000;
   const maxDurationMs = opts.maxDurationMs ?? 15 * 60_000;
+  const maxBackoffMs = opts.maxBackoffMs ?? 15_000;
   const secrets = [...(opts.secrets ?? []), ...opts.endpoints.map((e) => e.cookie ?? '')].filter((s) => s.length >= 4);
   const redact = (s: string) => secrets.reduce((acc, sec) => acc.split(sec).join('[redacted]'), s);
 
@@ -110,7 +119,7 @@ export function startProbe(opts: ProbeOptions): Probe {
       stopCtl.signal.addEventListener('abort', done, { once: true });
     });
 
-  async function once(ep: ProbeEndpoint): Promise<Sample | undefined> {
+  async function once(ep: ProbeEndpoint): Promise<{ sample?: Sample; backoffMs?: number }> {
     const headers: Record<string, string> = { 'cache-control': 'no-cache', ...(ep.headers ?? {}) };
     if (ep.cookie) headers.cookie = ep.cookie;
     const t = now();
@@ -130,33 +139,42 @@ export function startProbe(opts: ProbeOptions): Probe {
       });
       status = res.statusCode;
       const body = await res.body.text();
+      if (status === 429) {
+        const ra = Array.isArray(res.headers['retry-after']) ? res.headers['retry-after'][0] : res.headers['retry-after'];
+        const sec = ra !== undefined && /^\d+(\.\d+)?$/.test(ra.trim()) ? Number(ra) : undefined;
+        const backoffMs = Math.min(maxBackoffMs, sec !== undefined ? Math.round(sec * 1000) : 1000);
+        return {
+          sample: { endpoint: ep.name, t, status, latencyMs: latency(), ok: false, throttled: true, error: `HTTP 429 rate limited${sec !== undefined ? ` (Retry-After ${sec} s)` : ''}` },
+          backoffMs,
+        };
+      }
       let ok: boolean;
       try {
         ok = ep.ok(status, body) === true;
       } catch (e) {
-        return { endpoint: ep.name, t, status, latencyMs: latency(), ok: false, error: redact(`check threw: ${(e as Error).message}`).slice(0, 200) };
+        return { sample: { endpoint: ep.name, t, status, latencyMs: latency(), ok: false, error: redact(`check threw: ${(e as Error).message}`).slice(0, 200) } };
       }
       return ok
-        ? { endpoint: ep.name, t, status, latencyMs: latency(), ok }
-        : { endpoint: ep.name, t, status, latencyMs: latency(), ok, error: `HTTP ${status} judged not ok` };
+        ? { sample: { endpoint: ep.name, t, status, latencyMs: latency(), ok } }
+        : { sample: { endpoint: ep.name, t, status, latencyMs: latency(), ok, error: `HTTP ${status} judged not ok` } };
     } catch (e) {
-      if (stopCtl.signal.aborted && !timeout.aborted) return undefined; // cut short by stop(): not an observation
+      if (stopCtl.signal.aborted && !timeout.aborted) return {}; // cut short by stop(): not an observation
       const err = e as { name?: string; code?: string; message?: string };
       const error = timeout.aborted || /Timeout/i.test(err.name ?? '') || /TIMEOUT/.test(err.code ?? '')
         ? `timeout after ${timeoutMs} ms`
         : redact(describeNetError(e)).slice(0, 200);
-      return { endpoint: ep.name, t, status, latencyMs: latency(), ok: false, error };
+      return { sample: { endpoint: ep.name, t, status, latencyMs: latency(), ok: false, error } };
     }
   }
 
   // One loop per endpoint: a request is sent every intervalMs, or right after the previous one if it took longer,
-  // so there is never more than one in flight per endpoint.
+  // so there is never more than one in flight per endpoint. A 429 pauses that endpoint as long as Retry-After says.
   async function loop(ep: ProbeEndpoint) {
     while (!stopCtl.signal.aborted) {
       const begun = performance.now();
-      const s = await once(ep);
-      if (s) samples.push(s);
-      const wait = intervalMs - (performance.now() - begun);
+      const { sample, backoffMs } = await once(ep);
+      if (sample) samples.push(sample);
+      const wait = Math.max(intervalMs, backoffMs ?? 0) - (performance.now() - begun);
       if (wait > 0) await pause(wait);
     }
   }
@@ -229,7 +247,7 @@ function describeFailure(s: Sample): string {
 }
 
 export function outages(samples: readonly Sample[], endpoint: string): Outage[] {
-  const mine = samples.filter((s) => s.endpoint === endpoint).sort((a, b) => a.t - b.t);
+  const mine = samples.filter((s) => s.endpoint === endpoint && !s.throttled).sort((a, b) => a.t - b.t);
   const out: Outage[] = [];
   let i = 0;
   while (i < mine.length) {
@@ -262,7 +280,10 @@ export function outages(samples: readonly Sample[], endpoint: string): Outage[] 
 export interface EndpointSummary {
   endpoint: string;
   samples: number;
+  /** Failed samples, throttled ones not counted. */
   failed: number;
+  /** 429 answers: the probe was throttled (not counted as failed). */
+  throttled: number;
   outages: Outage[];
   /** Sum of outage durations (upper bounds). */
   totalDowntimeMs: number;
@@ -276,12 +297,15 @@ export interface EndpointSummary {
 export function summarizeEndpoint(samples: readonly Sample[], endpoint: string): EndpointSummary {
   const mine = samples.filter((s) => s.endpoint === endpoint).sort((a, b) => a.t - b.t);
   const os = outages(mine, endpoint);
+  // Between observations: throttled answers observe nothing, so they do not shorten a gap.
+  const seen = mine.filter((s) => !s.throttled);
   let longestGapMs = 0;
-  for (let i = 1; i < mine.length; i++) longestGapMs = Math.max(longestGapMs, mine[i].t - mine[i - 1].t);
+  for (let i = 1; i < seen.length; i++) longestGapMs = Math.max(longestGapMs, seen[i].t - seen[i - 1].t);
   return {
     endpoint,
     samples: mine.length,
-    failed: mine.filter((s) => !s.ok).length,
+    failed: mine.filter((s) => !s.ok && !s.throttled).length,
+    throttled: mine.filter((s) => s.throttled).length,
     outages: os,
     totalDowntimeMs: os.reduce((a, o) => a + o.durationMs, 0),
     longestOutageMs: os.reduce((a, o) => Math.max(a, o.durationMs), 0),
@@ -306,8 +330,9 @@ export function markT(result: Pick<ProbeResult, 'marks'>, label: string): number
 
 /** One line per endpoint, for test output and failure messages. */
 export function describeSummary(s: EndpointSummary): string {
-  if (s.outages.length === 0) return `${s.endpoint}: ${s.samples} samples, no outage (longest gap ${s.longestGapMs} ms)`;
+  const thr = s.throttled ? `, ${s.throttled} throttled (429, not counted)` : '';
+  if (s.outages.length === 0) return `${s.endpoint}: ${s.samples} samples${thr}, no outage (longest gap ${s.longestGapMs} ms)`;
   const parts = s.outages.map((o) =>
     `${(o.start / 1000).toFixed(2)}s–${(o.end / 1000).toFixed(2)}s ${o.durationMs} ms (${o.failedCount} failed: ${o.firstError}${o.lastError !== o.firstError ? ` … ${o.lastError}` : ''})${o.openStart ? ' [from start]' : ''}${o.openEnd ? ' [not over at end]' : ''}`);
-  return `${s.endpoint}: ${s.failed}/${s.samples} failed, ${s.outages.length} outage(s), total ${s.totalDowntimeMs} ms, longest ${s.longestOutageMs} ms: ${parts.join('; ')}`;
+  return `${s.endpoint}: ${s.failed}/${s.samples} failed${thr}, ${s.outages.length} outage(s), total ${s.totalDowntimeMs} ms, longest ${s.longestOutageMs} ms: ${parts.join('; ')}`;
 }

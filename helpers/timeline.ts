@@ -1,8 +1,9 @@
-// Draws a probe record as a picture for the report: one lane per endpoint (green = ok, red = failed), outage
-// windows shaded with their duration, vertical lines for marks (deploy triggered/finished), a time axis in seconds.
+// Draws a probe record as a picture for the report: one lane per endpoint (green = ok, red = failed, grey = the
+// probe was throttled with 429), outage windows shaded with their duration, vertical lines for marks (deploy
+// triggered/finished), a time axis in seconds.
 // One scene is built and then written either as SVG or as PNG (own rasteriser + 5x7 bitmap font: no native deps).
 import { deflateSync } from 'node:zlib';
-import { outages, summarizeEndpoint, type ProbeResult } from './probe.ts';
+import { outages, summarizeEndpoint, type ProbeResult, type Sample } from './probe.ts';
 
 export interface TimelineOptions {
   title?: string;
@@ -22,6 +23,9 @@ const RED = '#c62828';
 const GREY = '#555555';
 const LIGHT = '#dddddd';
 const MARK = '#1565c0';
+const GREY_RUN = '#9e9e9e';
+
+const stateOf = (s: Sample): 'ok' | 'fail' | 'throttled' => (s.throttled ? 'throttled' : s.ok ? 'ok' : 'fail');
 
 /** A tick step in ms giving roughly 8–15 ticks. */
 function tickStep(totalMs: number): number {
@@ -97,18 +101,19 @@ function buildScene(r: ProbeResult, opts: TimelineOptions): Scene {
     const mine = r.samples.filter((s) => s.endpoint === ep).sort((a, b) => a.t - b.t);
     let j = 0;
     while (j < mine.length) {
-      const ok = mine[j].ok;
+      const state = stateOf(mine[j]);
       const first = j;
-      while (j < mine.length && mine[j].ok === ok) j++;
+      while (j < mine.length && stateOf(mine[j]) === state) j++;
       const startT = mine[first].t;
       const endT = j < mine.length ? mine[j].t : mine[j - 1].t + Math.max(r.intervalMs, mine[j - 1].latencyMs);
       const x1 = x(startT);
       const x2 = Math.max(x(endT), x1 + 1);
       const count = j - first;
+      const word = state === 'ok' ? 'ok' : state === 'fail' ? 'failed' : 'throttled (429)';
       prims.push({
-        k: 'rect', x: x1, y: y + 6, w: x2 - x1, h: laneH - 12, fill: ok ? GREEN : RED,
-        cls: ok ? 'run ok' : 'run fail', data: { endpoint: ep, count, from: startT },
-        title: `${ep}: ${count} ${ok ? 'ok' : 'failed'} sample${count === 1 ? '' : 's'} from ${secs(startT)}${ok ? '' : ` (${mine[first].error ?? `HTTP ${mine[first].status}`})`}`,
+        k: 'rect', x: x1, y: y + 6, w: x2 - x1, h: laneH - 12, fill: state === 'ok' ? GREEN : state === 'fail' ? RED : GREY_RUN,
+        cls: `run ${state}`, data: { endpoint: ep, count, from: startT },
+        title: `${ep}: ${count} ${word} sample${count === 1 ? '' : 's'} from ${secs(startT)}${state === 'ok' ? '' : ` (${mine[first].error ?? `HTTP ${mine[first].status}`})`}`,
       });
     }
 

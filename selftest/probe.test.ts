@@ -166,6 +166,35 @@ describe('probe against real servers', () => {
     }
   });
 
+  test('a 429 is the probe being throttled: honoured Retry-After, not counted as an outage', async () => {
+    let n = 0;
+    const server = await listen((_q, r) => {
+      n++;
+      if (n === 3) { r.writeHead(429, { 'retry-after': '1' }); r.end('{"message":"Too many requests. Please try again later."}'); return; }
+      r.writeHead(200); r.end('ok');
+    });
+    const agent = new Agent();
+    const probe = startProbe({ endpoints: [{ name: 'limited', url: `http://127.0.0.1:${portOf(server)}/`, ok: (s) => s === 200 }], intervalMs: 100, dispatcher: agent });
+    try {
+      await until(1700);
+      const r = await probe.stop();
+      const i = r.samples.findIndex((s) => s.throttled);
+      assert.equal(i, 2, JSON.stringify(r.samples));
+      assert.equal(r.samples[i].ok, false);
+      assert.equal(r.samples[i].error, 'HTTP 429 rate limited (Retry-After 1 s)');
+      assert.ok(r.samples[i + 1].t - r.samples[i].t >= 990, `next request ${r.samples[i + 1].t - r.samples[i].t} ms after the 429`);
+      assert.deepEqual(outages(r.samples, 'limited'), []);
+      const s = summarizeEndpoint(r.samples, 'limited');
+      assert.deepEqual([s.failed, s.throttled], [0, 1]);
+      assert.ok(s.longestGapMs >= 990, 'the throttled pause shows as a gap');
+      assert.match(describeSummary(s), /1 throttled \(429, not counted\), no outage/);
+    } finally {
+      await probe.stop();
+      await shut(server);
+      await agent.close();
+    }
+  });
+
   test('rejects bad options', () => {
     const ep = { name: 'a', url: 'http://127.0.0.1:9/', ok: () => true };
     assert.throws(() => startProbe({ endpoints: [ep], intervalMs: 50 }), RangeError);
@@ -235,6 +264,15 @@ describe('outage arithmetic', () => {
     assert.equal(samplesBetween(mixed, 'a', 200, 600).length, 3);
     assert.match(describeSummary(sa), /^a: 3\/6 failed, 2 outage\(s\), total 1000 ms, longest 600 ms/);
     assert.match(describeSummary(sb), /^b: 5 samples, no outage/);
+  });
+
+  test('throttled samples neither end nor split an outage', () => {
+    const thr = (t: number): Sample => ({ endpoint: 'a', t, latencyMs: 1, ok: false, status: 429, throttled: true });
+    const up = pattern('a', '++', 200, 0);
+    assert.deepEqual(outages([...up, thr(400), ...pattern('a', '+', 200, 600)], 'a'), []);
+    const [o, ...more] = outages([...pattern('a', '+-', 200, 0), thr(400), ...pattern('a', '-+', 200, 600)], 'a');
+    assert.equal(more.length, 0);
+    assert.deepEqual([o.start, o.end, o.failedCount], [0, 800, 2]);
   });
 
   test('failures without error text are described by their status or as failed', () => {

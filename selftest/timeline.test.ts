@@ -129,6 +129,19 @@ describe('timeline', () => {
     assert.equal(all(root, hasClass('title'))[0].text, 'Redeploy of gadgetbot-app');
   });
 
+  test('throttled samples are drawn grey and still counted in the runs', () => {
+    const r = record();
+    for (const s of r.samples) if (s.endpoint === 'app <GET />' && s.t >= 8000 && s.t <= 9000) Object.assign(s, { ok: false, status: 429, throttled: true, error: 'HTTP 429 rate limited' });
+    const root = parseXml(timelineSvg(r));
+    const grey = all(root, (e) => e.attrs['data-endpoint'] === 'app <GET />' && hasClass('throttled')(e));
+    assert.equal(grey.length, 1);
+    assert.equal(Number(grey[0].attrs['data-count']), 6);
+    assert.equal(grey[0].attrs.fill, '#9e9e9e');
+    const runs = all(root, (e) => e.attrs['data-endpoint'] === 'app <GET />' && hasClass('run')(e));
+    assert.equal(runs.reduce((a, e) => a + Number(e.attrs['data-count']), 0), r.samples.filter((s) => s.endpoint === 'app <GET />').length);
+    assert.equal(all(root, (e) => e.attrs['data-endpoint'] === 'app <GET />' && hasClass('outage')(e)).length, 1, 'no outage for the throttled stretch');
+  });
+
   test('a record without samples or marks still draws', () => {
     const r: ProbeResult = { startedAt: '2025-01-01T00:00:00.000Z', intervalMs: 100, timeoutMs: 1000, endpoints: ['a'], samples: [], marks: [], durationMs: 0, stoppedBy: 'stop' };
     const root = parseXml(timelineSvg(r));

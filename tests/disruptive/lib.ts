@@ -66,9 +66,17 @@ export function identityOf(status: number, body: string): SessionIdentity {
   return { status };
 }
 
+/**
+ * The server's view of the cookie. A 429 (Better Auth's rate limiter, which the probe may have filled) is waited
+ * out as its Retry-After says, up to three times: it says nothing about the session.
+ */
 export async function sessionIdentity(t: Target, cookie: string): Promise<SessionIdentity> {
-  const res = await request(t, `${t.appUrl}${GET_SESSION_PATH}`, { headers: { accept: 'application/json' }, cookie, timeoutMs: 10_000 });
-  return identityOf(res.status, res.body);
+  for (let attempt = 0; ; attempt++) {
+    const res = await request(t, `${t.appUrl}${GET_SESSION_PATH}`, { headers: { accept: 'application/json' }, cookie, timeoutMs: 10_000 });
+    if (res.status !== 429 || attempt >= 3) return identityOf(res.status, res.body);
+    const ra = Number(res.headers['retry-after']);
+    await new Promise((r) => setTimeout(r, Math.min(15_000, Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000)));
+  }
 }
 
 /** Same session (same id, same user) as before? */

@@ -205,7 +205,8 @@ test.describe('Zitadel upgrade', { tag: ['@disruptive', '@zitadel-upgrade'] }, (
 
       const app = summarizeEndpoint(result.samples, APP_LANE);
       const sessionLane = result.samples.filter((s) => s.endpoint === SESSION_LANE);
-      const unanswered = sessionLane.filter((s) => s.status !== 200);
+      // 429 is Better Auth throttling this probe (its counter only resets after a pause): the app did answer.
+      const unanswered = sessionLane.filter((s) => s.status !== 200 && !s.throttled);
       if (app.failed > 0 || unanswered.length > 0) {
         const o = app.outages[0];
         problems.push('zitadel-upgrade: the app did not answer throughout the auth upgrade (promise: app and auth are separate resources, ' +
