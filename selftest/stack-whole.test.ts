@@ -225,7 +225,7 @@ test('a taken port: one clear error naming the port and the way out; nothing lef
 
 /** Runs a stack in a separate process (stand-in services); resolves with its run folder and child pids. */
 function childStack(): Promise<{ proc: ReturnType<typeof spawn>; dir: string; pids: number[] }> {
-  const script = join(tmp, `child-${Date.now()}.mts`);
+  const script = join(tmp, `child-${Date.now()}-${Math.random().toString(36).slice(2)}.mts`);
   writeFileSync(
     script,
     `import { startStackDetailed } from ${JSON.stringify(join(ROOT, 'stack', 'index.ts'))};
@@ -266,23 +266,22 @@ async function until(what: string, cond: () => boolean, timeoutMs = 15_000): Pro
   }
 }
 
-test('SIGTERM to the process running a stack stops everything and removes the run folder', async () => {
-  const { proc, dir, pids } = await childStack();
-  const exited = new Promise<NodeJS.Signals | number | null>((r) => proc.once('exit', (code, sig) => r(sig ?? code)));
-  proc.kill('SIGTERM');
-  assert.equal(await exited, 'SIGTERM', 'the process still dies of the signal after cleaning up');
-  for (const pid of pids) assert.equal(isAlive(pid), false, `child ${pid} gone`);
-  assert.equal(existsSync(dir), false);
-});
+test('SIGTERM to a process running a stack cleans up; after SIGKILL its children die and the next start sweeps', async () => {
+  // Two stacks in two processes, started at once to keep the test short.
+  const [termed, killed] = await Promise.all([childStack(), childStack()]);
 
-test('SIGKILL to the process running a stack: children die with it; the next start sweeps the folder', async () => {
-  const { proc, dir, pids } = await childStack();
-  proc.kill('SIGKILL');
-  await until('children to follow their parent', () => pids.every((p) => !isAlive(p)));
-  assert.equal(existsSync(dir), true, 'a killed run leaves its folder');
+  const exited = new Promise<NodeJS.Signals | number | null>((r) => termed.proc.once('exit', (code, sig) => r(sig ?? code)));
+  termed.proc.kill('SIGTERM');
+  killed.proc.kill('SIGKILL');
+  assert.equal(await exited, 'SIGTERM', 'the process still dies of the signal after cleaning up');
+  for (const pid of termed.pids) assert.equal(isAlive(pid), false, `child ${pid} gone`);
+  assert.equal(existsSync(termed.dir), false);
+
+  await until('children to follow their killed parent', () => killed.pids.every((p) => !isAlive(p)));
+  assert.equal(existsSync(killed.dir), true, 'a killed run leaves its folder');
   const swept = await sweepStaleRuns();
-  assert.ok(swept.includes(dir), `swept ${swept}`);
-  assert.equal(existsSync(dir), false);
+  assert.ok(swept.includes(killed.dir), `swept ${swept}`);
+  assert.equal(existsSync(killed.dir), false);
 });
 
 test("a leftover Postgres (its owner gone) is stopped through its postmaster.pid", async () => {

@@ -388,7 +388,9 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       logDir,
       host: INTERNAL_HOST,
       portAlsoFreeOn: [PUBLIC_HOST],
-      healthPath: '/debug/healthz',
+      // Readiness, not liveness: Zitadel's own container healthcheck (`zitadel ready`) asks /debug/ready, and
+      // only then can it serve sign-ins. Under fault auth-not-ready that never comes, so liveness must do.
+      healthPath: has(faults, 'auth-not-ready') ? '/debug/healthz' : '/debug/ready',
       onSpawn: (i: Instance) => remember(`auth-${i.generation}`, i.proc.pid),
       env: () => ({
         ...common,
@@ -437,9 +439,12 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       mark('auth');
     })();
     const appP = (async () => {
-      await migrateApp(pgH.url('gadgetbot'), faults);
-      mark('migrations');
+      // The app process loads for about a second and touches its tables only when serving; the migrations
+      // take a fraction of that. Run both at once, and route to the app only when both are done.
+      const migrated = migrateApp(pgH.url('gadgetbot'), faults).then(() => mark('migrations'));
+      migrated.catch(() => undefined);
       const inst = await app!.launch();
+      await migrated;
       // Any HTTP answer counts here: under fault app-health-failing the app is up but unhealthy.
       await app!.waitUp(inst, { timeoutMs: healthTimeoutMs, require2xx: false });
       app!.current = inst;
