@@ -19,6 +19,7 @@ import {
   CHROMIUM_ARGS, disposeBrowserHomes, hostResolverRules, launchOptionsFor, nssHomeFor, pickChromium, targetHosts,
 } from '../helpers/browser.ts';
 import { fillSecret, selectBotType } from '../fixtures/pages/common.ts';
+import { AccountsPage } from '../fixtures/pages/zitadel-accounts.ts';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -141,6 +142,16 @@ before(async () => {
             b.textContent = o.textContent; lb.hidden = true; b.setAttribute('aria-expanded', 'false');
           });
         </script>`);
+    } else if (req.url?.startsWith('/accounts')) {
+      // Shaped like Login V2's account picker: one button per session (display name + login name).
+      res.end(`<!doctype html><h1>Accounts</h1><ul>
+        <li><form method="get" action="/picked"><input type="hidden" name="who" value="admin">
+          <button type="submit"><span>Ada Admin</span> <span>gbv-admin@gadgetbot.stack.test</span></button></form></li>
+        <li><form method="get" action="/picked"><input type="hidden" name="who" value="admin2">
+          <button type="submit"><span>Ada Two</span> <span>gbv-admin2</span></button></form></li>
+        </ul><a href="/loginname">Add another account</a>`);
+    } else if (req.url?.startsWith('/picked') || req.url?.startsWith('/loginname')) {
+      res.end(`<!doctype html><p id="where">${req.url}</p>`);
     } else {
       res.end(`<!doctype html><label for="p">Password</label><input id="p" data-testid="password-text-input" type="password">
         <label for="t">Text</label><input id="t" data-testid="plain" type="text">
@@ -246,6 +257,15 @@ describe('real Chromium', () => {
     assert.equal(await page.locator('#seen').textContent(), 'len=13', 'input events fired as typing would');
     await assert.rejects(fillSecret(page.getByTestId('plain'), 'nope'), /refusing to type a secret into a field of type "text"/);
     assert.equal(await page.getByTestId('plain').inputValue(), '');
+
+    const accounts = new AccountsPage(page);
+    await page.goto(`${pagesUrl}/accounts`);
+    assert.equal(await accounts.choose('gbv-admin'), 'picked');
+    await page.waitForURL((u) => u.pathname === '/picked');
+    assert.equal(await page.locator('#where').textContent(), '/picked?who=admin', 'gbv-admin must not match gbv-admin2');
+    await page.goto(`${pagesUrl}/accounts`);
+    assert.equal(await accounts.choose('gbv-viewer'), 'added');
+    await page.waitForURL((u) => u.pathname === '/loginname');
 
     await page.goto(`${pagesUrl}/native`);
     await selectBotType(page, 'Security Bot');

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { test, expect } from '../../fixtures/test.ts';
 import { isSessionTokenCookie } from '../../fixtures/auth-state.ts';
 import { loginV2Hops, missingHop, sessionCookieFacts, sessionCookieProblems } from '../../fixtures/journey.ts';
-import { recordNavigations, sessionUser, signInWithZitadel } from '../../fixtures/pages/index.ts';
+import { sessionUser, signInWithZitadel, startSignIn } from '../../fixtures/pages/index.ts';
 
 // These tests type passwords. Traces record typed values and request bodies, videos show the screen:
 // both stay off here, whatever the config says.
@@ -44,10 +44,8 @@ test('sign-in through Login V2 follows the real URL sequence and sets a persiste
 test('a wrong password shows "Failed to authenticate." and creates no session', async ({ page, context, target, urls, appLogin, loginName, passwordPage, api }) => {
   await test.step('username page accepts the admin login name', async () => {
     await appLogin.goto('/admin');
-    const rec = recordNavigations(page);
-    await appLogin.signInWithZitadel.click();
+    await startSignIn(page, urls);
     await page.waitForURL((u) => u.origin === new URL(urls.authUrl).origin && u.pathname === '/ui/v2/login/loginname');
-    rec.stop();
     await loginName.enter(target.users.admin.username);
     await page.waitForURL((u) => u.pathname === '/ui/v2/login/password');
   });
