@@ -74,16 +74,33 @@ async function helper(path) {
 const diagnosis = await helper('./helpers/diagnosis.ts');
 const configModule = await helper('./helpers/config.ts');
 
+const PRINTABLE = ['TARGET_NAME', 'APP_URL', 'AUTH_URL', 'DEPLOYER_URL', 'RUN_ID', 'CA_FILE'];
+
 function describe() {
   if (configModule?.loadConfig && configModule?.describeTarget) {
-    try {
-      return configModule.describeTarget(configModule.loadConfig(targetEnv));
-    } catch {
-      /* ConfigError: fall back to the whitelist */
+    // The report is built after the run: the embedded stack may be gone with its CA file. Variables the
+    // config rejects now (each problem line starts with the variable's name) are left out and named.
+    const env = { ...targetEnv };
+    const dropped = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const d = configModule.describeTarget(configModule.loadConfig(env));
+        for (const k of dropped) if (PRINTABLE.includes(k) && targetEnv[k]) d[k] = `${targetEnv[k]} (no longer valid)`;
+        // loadConfig invents a run id when none is set: that would be the report's time, not the run's.
+        if (!targetEnv.RUN_ID) delete d.RUN_ID;
+        return d;
+      } catch (e) {
+        const names = (e?.problems ?? []).map((p) => String(p).split(/[\s:]/)[0]).filter((k) => k in env);
+        if (!names.length) break;
+        for (const k of names) {
+          delete env[k];
+          dropped.push(k);
+        }
+      }
     }
   }
   const out = {};
-  for (const k of ['TARGET_NAME', 'APP_URL', 'AUTH_URL', 'DEPLOYER_URL', 'RUN_ID']) if (targetEnv[k]) out[k] = targetEnv[k];
+  for (const k of PRINTABLE) if (targetEnv[k]) out[k] = targetEnv[k];
   return out;
 }
 
