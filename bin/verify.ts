@@ -62,7 +62,8 @@ async function main(): Promise<void> {
 
   const require = createRequire(import.meta.url);
   const pwCli = require.resolve('@playwright/test/cli');
-  const code = await run(process.execPath, [pwCli, 'test', ...pwArgs]);
+  let code = await run(process.execPath, [pwCli, 'test', ...pwArgs]);
+  const gate = pwArgs.some((a) => /@smoke/.test(a));
 
   if (!noReport) {
     if (existsSync(results)) {
@@ -73,6 +74,11 @@ async function main(): Promise<void> {
       const rc = existsSync(allureCli) ? await run(process.execPath, [allureCli, ...genArgs]) : await run('npx', ['allure', ...genArgs]);
       if (rc === 0) console.log(`verify: Allure report in ${out} (npm run report to open it)`);
       else console.error(`verify: Allure report generation failed (exit ${rc}); test results are in ${results}`);
+      if (gate && existsSync(allureCli)) {
+        // The release gate: Allure's quality gate (allurerc.mjs) fails on any failed @smoke test.
+        const qg = await run(process.execPath, [allureCli, 'quality-gate', results, '--config', join(ROOT, 'allurerc.mjs')]);
+        if (qg !== 0 && code === 0) code = qg;
+      }
     } else {
       console.error('verify: no Allure results were written; no report generated');
     }
