@@ -20,6 +20,9 @@ import {
 } from '../helpers/browser.ts';
 import { fillSecret, selectBotType } from '../fixtures/pages/common.ts';
 import { AccountsPage } from '../fixtures/pages/zitadel-accounts.ts';
+import { AUTH_DIR, authDirFor, cookieHeaderFor, isSessionTokenCookie, pruneStaleAuthDirs, type StoredCookie } from '../fixtures/auth-state.ts';
+import { mkdirSync, utimesSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -275,5 +278,45 @@ describe('real Chromium', () => {
     assert.equal(await page.getByRole('combobox', { name: 'Bot Type' }).textContent(), 'Security Bot');
     await browser.close();
     browser = undefined;
+  });
+});
+
+describe('saved sign-in state', () => {
+  const c = (over: Partial<StoredCookie>): StoredCookie => ({
+    name: 'n', value: 'v', domain: 'app.test', path: '/', expires: -1, httpOnly: true, secure: true, sameSite: 'Lax', ...over,
+  });
+  test('Cookie header as a browser would send it: host, path, Secure, expiry', () => {
+    const cookies = [
+      c({ name: '__Secure-better-auth.session_token', value: 'tok' }),
+      c({ name: 'better-auth.session_data', value: 'cache', expires: Date.now() / 1000 + 300 }),
+      c({ name: 'expired', expires: Date.now() / 1000 - 10 }),
+      c({ name: 'other-host', domain: 'auth.test' }),
+      c({ name: 'parent', domain: '.test' }),
+      c({ name: 'deep', path: '/api/rpc' }),
+      c({ name: 'plain', secure: false }),
+    ];
+    assert.equal(cookieHeaderFor(cookies, 'https://app.test:8443/api/auth/get-session'),
+      '__Secure-better-auth.session_token=tok; better-auth.session_data=cache; parent=v; plain=v');
+    assert.equal(cookieHeaderFor(cookies, 'https://app.test/api/rpc/gadgetbots/list', isSessionTokenCookie), '__Secure-better-auth.session_token=tok');
+    assert.equal(cookieHeaderFor(cookies, 'http://app.test/'), 'plain=v', 'Secure cookies never go over http');
+  });
+  test('one folder per target; stale folders of other targets are pruned, the current one never', () => {
+    const me = { appUrl: `https://selftest-${randomBytes(4).toString('hex')}.test:8443` };
+    assert.match(authDirFor(me), /selftest-[0-9a-f]{8}\.test_8443$/);
+    assert.ok(authDirFor({ appUrl: 'https://gadgetbot.vellandi.net' }).endsWith('gadgetbot.vellandi.net_443'));
+    const stale = join(AUTH_DIR, `selftest-stale-${randomBytes(4).toString('hex')}`);
+    const fresh = join(AUTH_DIR, `selftest-fresh-${randomBytes(4).toString('hex')}`);
+    for (const d of [stale, fresh, authDirFor(me)]) mkdirSync(d, { recursive: true });
+    const old = new Date(Date.now() - 2 * 86400_000);
+    utimesSync(stale, old, old);
+    utimesSync(authDirFor(me), old, old);
+    try {
+      const removed = pruneStaleAuthDirs(me);
+      assert.ok(removed.includes(stale.split('/').pop()!));
+      assert.ok(!existsSync(stale));
+      assert.ok(existsSync(fresh) && existsSync(authDirFor(me)));
+    } finally {
+      for (const d of [stale, fresh, authDirFor(me)]) rmSync(d, { recursive: true, force: true });
+    }
   });
 });

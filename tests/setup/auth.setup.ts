@@ -3,12 +3,16 @@
 // Sign-ins per run = number of configured roles.
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { test as setup, expect, storageStatePath } from '../../fixtures/test.ts';
-import { authDirFor } from '../../fixtures/auth-state.ts';
+import { authDirFor, pruneStaleAuthDirs } from '../../fixtures/auth-state.ts';
 import { sessionUser, signInWithZitadel } from '../../fixtures/pages/index.ts';
 
 // These tests type passwords. Traces record typed values and request bodies, videos show the screen:
 // both stay off here, whatever the config says.
 setup.use({ trace: 'off', video: 'off' });
+
+setup.beforeAll(({ target }) => {
+  pruneStaleAuthDirs(target);
+});
 
 for (const role of ['admin', 'viewer'] as const) {
   setup(`sign in as ${role}`, async ({ page, target, urls, home, appLogin, adminLayout }) => {
