@@ -1,0 +1,102 @@
+// Runs the real suite (playwright test) as a child process against a fresh embedded stack and reads
+// Playwright's JSON report, so self-tests judge outcomes exactly as CI and QA would see them.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { JSONReport, JSONReportSuite } from '@playwright/test/reporter';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+
+export interface Outcome {
+  project: string;
+  title: string; // "file › describe › test"
+  tags: string[];
+  status: 'expected' | 'unexpected' | 'flaky' | 'skipped';
+  /** Final attempt's result status (passed/failed/timedOut/skipped/interrupted). */
+  result: string;
+  retries: number;
+  message: string;
+}
+
+export interface SuiteRun {
+  code: number | null;
+  outcomes: Outcome[];
+  stdout: string;
+  durationMs: number;
+}
+
+export interface RunOptions {
+  faults?: string[];
+  projects?: string[];
+  grep?: string;
+  extraArgs?: string[];
+  env?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+function flatten(suite: JSONReportSuite, path: string[], out: Outcome[]) {
+  const here = suite.title ? [...path, suite.title] : path;
+  for (const spec of suite.specs ?? []) {
+    for (const t of spec.tests) {
+      const last = t.results[t.results.length - 1];
+      out.push({
+        project: t.projectName,
+        title: [...here, spec.title].join(' › '),
+        tags: spec.tags ?? [],
+        status: t.status,
+        result: last?.status ?? 'skipped',
+        retries: Math.max(0, t.results.length - 1),
+        message: (last?.errors ?? []).map((e) => e.message ?? '').join('\n').replace(/\u001b\[[0-9;]*m/g, ''),
+      });
+    }
+  }
+  for (const s of suite.suites ?? []) flatten(s, here, out);
+}
+
+export function readOutcomes(report: JSONReport): Outcome[] {
+  const out: Outcome[] = [];
+  for (const s of report.suites) flatten(s, [], out);
+  return out;
+}
+
+/** One suite run on its own embedded stack (no target configured, so global setup starts one). */
+export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'gbv-run-'));
+  const jsonFile = join(dir, 'results.json');
+  const args = ['playwright', 'test', '--reporter=json', '--retries=0', ...(opts.extraArgs ?? [])];
+  for (const p of opts.projects ?? []) args.push('--project', p);
+  if (opts.grep) args.push('--grep', opts.grep);
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    // The child must start its own stack: drop any target the parent may carry.
+    if (v !== undefined && !/^(APP_URL|AUTH_URL|DEPLOYER_URL|STACK_FAULTS)$/.test(k)) env[k] = v;
+  }
+  Object.assign(env, {
+    PLAYWRIGHT_JSON_OUTPUT_NAME: jsonFile,
+    STACK_FAULTS: (opts.faults ?? []).join(','),
+    GBV_OUTPUT_DIR: join(dir, 'test-results'),
+    GBV_REPORTS_DIR: join(dir, 'reports'),
+    GBV_NO_DOTENV: '1',
+    ...opts.env,
+  });
+  const started = Date.now();
+  const child = spawn('npx', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stdout += d));
+  const timer = setTimeout(() => {
+    try { process.kill(-child.pid!, 'SIGTERM'); } catch { /* gone */ }
+  }, opts.timeoutMs ?? 240_000);
+  const code: number | null = await new Promise((res) => child.on('close', (c) => res(c)));
+  clearTimeout(timer);
+  let outcomes: Outcome[] = [];
+  try {
+    outcomes = readOutcomes(JSON.parse(readFileSync(jsonFile, 'utf8')) as JSONReport);
+  } catch (e) {
+    throw new Error(`suite run (faults: ${opts.faults?.join(',') || 'none'}) wrote no JSON report; exit ${code}\n${stdout.slice(-3000)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { code, outcomes, stdout, durationMs: Date.now() - started };
+}
