@@ -535,11 +535,14 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
   }
 }
 
-/** dotenv lines for a target env (values quoted only when they need it). */
+/**
+ * dotenv lines for a target env. Values that a POSIX shell would not take literally (the Coolify token has
+ * a `|`) are single-quoted, so the file works both with dotenv and with `set -a; . target.env`.
+ */
 export function toDotenv(env: Record<string, string>): string {
   return (
     Object.entries(env)
-      .map(([k, v]) => (/^[\w@%+=:,./|-]*$/.test(v) ? `${k}=${v}` : `${k}=${JSON.stringify(v)}`))
+      .map(([k, v]) => (/^[A-Za-z0-9_./:@,+=%-]*$/.test(v) ? `${k}=${v}` : `${k}='${v.replace(/'/g, `'\\''`)}'`))
       .join('\n') + '\n'
   );
 }

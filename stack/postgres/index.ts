@@ -85,6 +85,8 @@ const PG_FLAGS = [
   '-c', 'max_connections=100',
   '-c', 'unix_socket_permissions=0700',
   '-c', 'log_min_messages=warning',
+  // A failed statement is never echoed into the log: ALTER ROLE ... PASSWORD carries a secret.
+  '-c', 'log_min_error_statement=panic',
   '-c', 'log_connections=off',
 ];
 
