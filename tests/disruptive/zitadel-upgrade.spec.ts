@@ -150,6 +150,8 @@ test.describe('Zitadel upgrade', { tag: ['@disruptive', '@zitadel-upgrade'] }, (
       }
 
       await test.step('after: issuer unchanged, Login V2 still required, JWKS compared', async () => {
+        // With auth down every one of these would fail for that one reason: it is reported once, above.
+        if (!readyAgain) return void testInfo.annotations.push({ type: 'not checked', description: `issuer, Login V2 and JWKS: auth is not ready` });
         const disco = await discover(target).catch((e: Error) => ({ status: 0, document: {} as Record<string, unknown>, error: e.message }));
         const issuer = String(disco.document.issuer ?? '');
         if (disco.status !== 200) problems.push(`zitadel-upgrade: discovery answered ${disco.status} after the upgrade`);
@@ -185,6 +187,8 @@ test.describe('Zitadel upgrade', { tag: ['@disruptive', '@zitadel-upgrade'] }, (
       });
 
       await test.step('after: a fresh sign-in works end to end', async () => {
+        // With auth down every one of these would fail for that one reason: it is reported once, above.
+        if (!readyAgain) return void testInfo.annotations.push({ type: 'not checked', description: `the fresh sign-in: auth is not ready` });
         const context = await browser.newContext({ baseURL: target.appUrl });
         try {
           const page = await context.newPage();
