@@ -165,8 +165,9 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
     if (o.app.stopStart) {
       step('Rolling update is not possible for this resource; stopping the running container first.');
       if (old) {
-        await sup.stopInstance(old);
+        // The router loses its server as the container goes down: new requests get 503 from now on.
         o.edge.routes.setUpstream(o.app.host, null);
+        await sup.stopInstance(old);
         step(`Old container (port ${old.port}) stopped.`);
       }
       step(`Waiting ${o.app.redeployGapMs} ms (image pull and container creation).`);
@@ -216,8 +217,8 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
     const old = sup.current;
     step('Docker Compose resource: stopping the running stack.');
     if (old) {
-      await sup.stopInstance(old);
       o.edge.routes.setUpstream(o.auth.host, null);
+      await sup.stopInstance(old);
       step(`Old stack (port ${old.port}) stopped.`);
     }
     await sleep(o.auth.pauseMs);
