@@ -330,6 +330,7 @@ async function rpcRoute(ctx: Ctx): Promise<void> {
   await sendResponse(ctx, response);
 }
 
+const STARTED_AT = Date.now();
 const BOT_PATH = /^\/admin\/products\/gadgetbots\/([^/]+)(\/edit)?\/?$/;
 
 async function adminRoute(ctx: Ctx): Promise<void> {
@@ -338,13 +339,21 @@ async function adminRoute(ctx: Ctx): Promise<void> {
   const { headers, response: session } = await svc.auth.api.getSession({ headers: headersOf(req), returnHeaders: true });
   const refreshed = headers.getSetCookie();
   ctx.cookies = FAULTS.has('session-cookie-not-persistent') ? refreshed.map(withoutPersistence) : refreshed;
-  if (!session?.user) {
+  // Fault `no-session-check`: an anonymous visitor gets the admin pages as a guest.
+  if (!session?.user && !FAULTS.has('no-session-check')) {
     return redirect(ctx, 307, `/login?redirect=${encodeURIComponent(url.pathname + url.search)}`);
   }
-  const user: PageUser = { name: session.user.name, email: session.user.email, image: session.user.image };
+  const user: PageUser = session?.user
+    ? { name: session.user.name, email: session.user.email, image: session.user.image }
+    : { name: 'Guest', email: 'guest@invalid', image: null };
   const path = url.pathname.replace(/\/+$/, '') || '/';
   if (path === '/admin') return sendPage(ctx, dashboardPage(nonce, user));
-  if (path === '/admin/products') return sendPage(ctx, productsPage(nonce, user, await svc.bots.list()));
+  if (path === '/admin/products') {
+    const all = await svc.bots.list();
+    // Fault `list-snapshot`: a stale list, as a cache filled at start would serve.
+    const shown = FAULTS.has('list-snapshot') ? all.filter((b) => Date.parse(b.createdAt) <= STARTED_AT) : all;
+    return sendPage(ctx, productsPage(nonce, user, shown));
+  }
   if (path === '/admin/products/gadgetbots/new') return sendPage(ctx, newPage(nonce, user));
   const m = BOT_PATH.exec(path);
   if (m) {
@@ -371,6 +380,8 @@ async function route(ctx: Ctx): Promise<void> {
   if (path === '/') {
     // Fault `app-health-failing`: the container health check (GET /) fails.
     if (FAULTS.has('app-health-failing')) return sendPage(ctx, errorPage(nonce, 500));
+    // The healthcheck must not pass before the app can serve sessions: a rolling update switches traffic on it.
+    await services();
     return sendPage(ctx, homePage(nonce), 'no-cache');
   }
   if (path === '/login' || path === '/login/') {
