@@ -157,7 +157,8 @@ export const RULES: DiagnosisRule[] = [
   {
     id: 'no-https-redirect',
     category: 'availability',
-    match: [/redirect\w*\b[^\n]*\bhttps\b|http:\/\/[^\s]+[^\n]*\b(200|not redirect)|port 80\b[^\n]*\b(redirect|200)/i],
+    // Not the sign-in's open redirect (an external callbackURL also reads "redirect … https").
+    match: [/^(?![^\n]*\b(open redirect|callbackURL)\b)[^\n]*(redirect\w*\b[^\n]*\bhttps\b|http:\/\/[^\s]+[^\n]*\b(200|not redirect)|port 80\b[^\n]*\b(redirect|200))/im],
     cause: 'Plain HTTP serves the site instead of redirecting to HTTPS: the resource is not configured to force https in Traefik.',
     fix: 'Enable "Force HTTPS" / the redirect-to-https middleware for the domain in Coolify (the domain must be https://<host>), redeploy.',
   },
@@ -229,7 +230,8 @@ export const RULES: DiagnosisRule[] = [
   {
     id: 'callback-replay',
     category: 'authorization',
-    match: [/state (mismatch|check|not checked)|replay(ed)?|forged callback/i],
+    // Also a sign-in that cannot bind its callback at all: no state, no state cookie, no PKCE S256.
+    match: [/state (mismatch|check|not checked)|replay(ed)?|forged callback|code_challenge|\bPKCE\b|authorize URL has no state|authorize state is only|no better-auth\.state cookie/i],
     cause: 'The OAuth callback accepts a forged or replayed state, so a session can be created without the matching sign-in.',
     fix: "Keep Better Auth's state verification (the better-auth.state cookie) and PKCE enabled; do not override the callback handler.",
   },
