@@ -27,3 +27,206 @@ export interface MatrixRow {
   /** Why faults share this row (grouping) or anything surprising. */
   note?: string;
 }
+
+// Title fragments (matched against "file › describe › test").
+const T = {
+  appGet: /app\.spec\.ts › .*GET \/ answers 2xx/,
+  appAuthOk: /app\.spec\.ts › .*GET \/api\/auth\/ok/,
+  healthz: /auth\.spec\.ts › .*GET \/debug\/healthz/,
+  ready: /auth\.spec\.ts › .*GET \/debug\/ready/,
+  discovery: /auth\.spec\.ts › .*OIDC discovery/,
+  loginV2: /auth\.spec\.ts › .*sign-in requires Login V2/,
+  deployerHealth: /deployer\.spec\.ts › .*GET \/api\/health/,
+  dns: (role: string) => new RegExp(`dns\\.spec\\.ts › .*${role} host: A records`),
+  redirect: (role: string) => new RegExp(`edge\\.spec\\.ts › .*${role} host: plain HTTP redirects`),
+  tls: (role: string) => new RegExp(`tls\\.spec\\.ts › .*${role} host: valid certificate`),
+  dbScheme: /schema\.spec\.ts › .*DATABASE_URL uses the postgresql/,
+  dbVersion: /schema\.spec\.ts › .*server is PostgreSQL 17/,
+  table: (name: string) => new RegExp(`schema\\.spec\\.ts › .*table ${name} matches the reference`),
+  migrations: /schema\.spec\.ts › .*drizzle migrations are applied/,
+  signInAdmin: /auth\.setup\.ts › .*sign in as admin/,
+  signInViewer: /auth\.setup\.ts › .*sign in as viewer/,
+  adminRedirect: /session\.spec\.ts › .*\/admin redirects to \/login/,
+  newContext: /session\.spec\.ts › .*new browser context from the saved state/,
+  browserRestart: /session\.spec\.ts › .*browser closed and launched again/,
+  signIn: /sign-in\.spec\.ts › .*sign-in through Login V2 follows the real URL sequence/,
+  wrongPassword: /sign-in\.spec\.ts › .*a wrong password shows/,
+  signOut: /sign-out\.spec\.ts › .*sign-out through the user menu/,
+  nonAdmin: /authorization\.spec\.ts › .*non-admin user cannot create/,
+  apiCrud: /products-api\.spec\.ts › .*oRPC with the signed-in cookie/,
+  apiAnon: /products-api\.spec\.ts › .*oRPC without a session/,
+  uiList: /products-ui\.spec\.ts › .*products list shows the reference columns/,
+  uiCrud: /products-ui\.spec\.ts › .*create, view, update and delete a GadgetBot through the UI/,
+  redeploy: /redeploy\.spec\.ts › .*a redeploy keeps users signed in/,
+  zitadelUpgrade: /zitadel-upgrade\.spec\.ts › .*auth comes back within the maintenance window/,
+};
+export const TITLES = T;
+
+const APP = 'gadgetbot\\.stack\\.test';
+const AUTH = 'gadgetbot-auth\\.stack\\.test';
+const re = (s: string, flags = 'i') => new RegExp(s, flags);
+
+/**
+ * Rows. Infra/db faults are grouped three or four to a stack where each one breaks checks the others leave
+ * alone (a different host, service or table), and the message regexes tell the causes apart; every group keeps
+ * a few unrelated checks that must still pass.
+ */
+export const faultRows: MatrixRow[] = [
+  {
+    name: 'cert-expired+dns-missing-auth+db-unapplied-migration',
+    faults: ['cert-expired', 'dns-missing-auth', 'db-unapplied-migration'],
+    projects: ['infra', 'db'],
+    note: 'app host certificate vs. auth host name vs. migration table: three different hosts/services',
+    mustFail: [
+      { title: T.tls('app'), message: re(`${APP}.*expired`) },
+      { title: T.dns('auth'), message: re(`${AUTH}.*NXDOMAIN`) },
+      { title: T.tls('auth'), message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
+      { title: T.redirect('auth'), message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
+      { title: T.healthz, message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
+      { title: T.migrations, message: re('migration') },
+    ],
+    mustPass: [
+      { title: T.dns('app') }, { title: T.redirect('app') }, { title: T.tls('deployer') }, { title: T.deployerHealth },
+      { title: T.dbScheme }, { title: T.table('gadgetbots') },
+    ],
+  },
+  {
+    name: 'cert-wrong-host+auth-not-ready+db-url-postgres-scheme',
+    faults: ['cert-wrong-host', 'auth-not-ready', 'db-url-postgres-scheme'],
+    projects: ['infra', 'db'],
+    note: 'app host certificate vs. auth readiness vs. the target\'s DATABASE_URL spelling',
+    mustFail: [
+      { title: T.tls('app'), message: re(`${APP}.*(other\\.stack\\.test|does not (name|match|cover)|host ?name)`) },
+      { title: T.ready, message: re(`${AUTH}.*/debug/ready answered 503`) },
+      { title: T.dbScheme, message: re('postgres://') },
+    ],
+    mustPass: [
+      { title: T.tls('auth') }, { title: T.healthz }, { title: T.discovery }, { title: T.dns('app') },
+      { title: T.table('users') }, { title: T.migrations },
+    ],
+  },
+  {
+    name: 'cert-expiring-soon+app-404-path-prefix+auth-healthz-failing+db-missing-table',
+    faults: ['cert-expiring-soon', 'app-404-path-prefix', 'auth-healthz-failing', 'db-missing-table'],
+    projects: ['infra', 'db'],
+    note: 'a still-valid app certificate (TLS check only) vs. app routing vs. auth liveness vs. one table',
+    mustFail: [
+      { title: T.tls('app'), message: re(`${APP}.*\\b10 days`) },
+      { title: T.appGet, message: re(`${APP}.*GET / answered 404`) },
+      { title: T.appAuthOk, message: re(`${APP}.*/api/auth/ok answered 404`) },
+      { title: T.healthz, message: re(`${AUTH}.*/debug/healthz answered 503`) },
+      { title: T.table('verifications'), message: re('verifications') },
+    ],
+    mustPass: [
+      { title: T.ready }, { title: T.discovery }, { title: T.tls('auth') }, { title: T.dns('app') },
+      { title: T.table('users') }, { title: T.dbScheme },
+    ],
+  },
+  {
+    name: 'dns-wrong-a+issuer-mismatch+no-https-redirect',
+    faults: ['dns-wrong-a', 'issuer-mismatch', 'no-https-redirect'],
+    projects: ['infra'],
+    note: 'app host address vs. auth discovery vs. plain HTTP (judged on the auth and deployer hosts, whose names resolve)',
+    mustFail: [
+      { title: T.dns('app'), message: re(`${APP}.*127\\.0\\.0\\.3`) },
+      { title: T.tls('app'), message: re(`${APP}.*(127\\.0\\.0\\.3|refused)`) },
+      { title: T.discovery, message: re('issuer') },
+      { title: T.redirect('auth'), message: re(`${AUTH}.*answered 200 instead of redirecting`) },
+      { title: T.redirect('deployer'), message: re('answered 200 instead of redirecting') },
+    ],
+    mustPass: [
+      { title: T.dns('auth') }, { title: T.tls('auth') }, { title: T.healthz }, { title: T.ready }, { title: T.deployerHealth },
+    ],
+  },
+  {
+    name: 'app-health-failing+login-v1',
+    faults: ['app-health-failing', 'login-v1'],
+    projects: ['infra'],
+    note: 'the app home page vs. the login UI the authorize endpoint sends to',
+    mustFail: [
+      { title: T.appGet, message: re(`${APP}.*GET / answered 500`) },
+      { title: T.loginV2, message: re('ui/login/login|Login V2') },
+    ],
+    mustPass: [{ title: T.appAuthOk }, { title: T.tls('app') }, { title: T.discovery }, { title: T.healthz }],
+  },
+  {
+    name: 'redirect-uri-unregistered',
+    faults: ['redirect-uri-unregistered'],
+    projects: ['setup'],
+    mustFail: [{ title: T.signInAdmin, message: re('redirect') }],
+    mustPass: [],
+  },
+  {
+    name: 'auth-method-basic',
+    faults: ['auth-method-basic'],
+    projects: ['setup'],
+    mustFail: [{ title: T.signInAdmin, message: re('401|token|client') }],
+    mustPass: [],
+  },
+  {
+    name: 'no-admin-check+delete-keeps-row+no-session-check+list-snapshot',
+    faults: ['no-admin-check', 'delete-keeps-row', 'no-session-check', 'list-snapshot'],
+    projects: ['setup', 'crud', 'auth'],
+    grep: 'sign in as|crud/|/admin redirects',
+    note: 'viewer writes vs. admin deletes vs. anonymous access vs. the list page: each test trips on one of them',
+    mustFail: [
+      { title: T.nonAdmin, message: re('non-admin|viewer|admin') },
+      { title: T.apiCrud, message: re('deleted bot|kept the row') },
+      { title: T.apiAnon, message: re('without a session') },
+      { title: T.adminRedirect, message: re('GET /admin answered 200') },
+      { title: T.uiList, message: re('') },
+      { title: T.uiCrud, message: re('') },
+    ],
+    mustPass: [{ title: T.signInAdmin }, { title: T.signInViewer }],
+  },
+  {
+    name: 'session-cookie-not-persistent+signout-keeps-session+wrong-password-accepted',
+    faults: ['session-cookie-not-persistent', 'signout-keeps-session', 'wrong-password-accepted'],
+    projects: ['setup', 'auth'],
+    note: 'cookie lifetime vs. server-side sign-out vs. the password check',
+    mustFail: [
+      { title: T.browserRestart, message: re('cookie has no expiry|sent to sign in again') },
+      { title: T.signIn, message: re('persistent|expir|max-age') },
+      { title: T.signOut, message: re('sign-out left the server session valid') },
+      { title: T.wrongPassword, message: re('') },
+    ],
+    mustPass: [{ title: T.adminRedirect }, { title: T.newContext }],
+  },
+  {
+    name: 'redeploy-loses-sessions',
+    faults: ['redeploy-loses-sessions'],
+    projects: ['disruptive'],
+    grep: '@redeploy',
+    mustFail: [{ title: T.redeploy, message: re('session|signed') }],
+    mustPass: [{ title: T.signInAdmin }],
+  },
+  {
+    name: 'redeploy-stop-start',
+    faults: ['redeploy-stop-start'],
+    projects: ['disruptive'],
+    grep: '@redeploy',
+    mustFail: [{ title: T.redeploy, message: re('downtime|budget|down') }],
+    mustPass: [{ title: T.signInAdmin }],
+  },
+  {
+    name: 'auth-upgrade-changes-issuer',
+    faults: ['auth-upgrade-changes-issuer'],
+    projects: ['disruptive'],
+    grep: '@zitadel-upgrade',
+    mustFail: [{ title: T.zitadelUpgrade, message: re('issuer') }],
+    mustPass: [{ title: T.signInAdmin }],
+  },
+];
+
+/** Tests no fault can break today, each with the reason. Keep this short: a check nothing can fail proves nothing. */
+export const NOT_FAULT_GUARDED: { title: RegExp; reason: string; skipsOnStack?: boolean }[] = [
+  {
+    title: /dns\.spec\.ts › .*all DNS servers give the same answers/,
+    reason: 'compares several DNS servers; the embedded stack has one, so the check skips itself (a second, disagreeing server would need stack/dns)',
+    skipsOnStack: true,
+  },
+  {
+    title: /edge\.spec\.ts › .*(app|auth) host: sends HSTS/,
+    reason: 'advisory by design (annotates a warning, never fails); HSTS is enforced by security-headers.spec.ts, guarded by missing-security-headers',
+  },
+];

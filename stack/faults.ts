@@ -28,6 +28,11 @@ export const FAULT_IDS = [
   'auth-method-basic',
   'auth-not-ready',
   'db-url-postgres-scheme',
+  'no-session-check',
+  'list-snapshot',
+  'wrong-password-accepted',
+  'auth-healthz-failing',
+  'auth-upgrade-changes-issuer',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -199,6 +204,36 @@ export const FAULTS: readonly Fault[] = [
     owner: 'orchestrator',
     breaks: "target's DATABASE_URL uses postgres://",
     promise: 'DATABASE_URL starts with postgresql:// (the app refuses postgres://)',
+  },
+  {
+    id: 'no-session-check',
+    owner: 'app',
+    breaks: 'admin pages render for anonymous visitors and oRPC reads answer without a session',
+    promise: 'admin pages and the API require a signed-in session',
+  },
+  {
+    id: 'list-snapshot',
+    owner: 'app',
+    breaks: 'the products page lists only bots that existed when the app started (a stale snapshot)',
+    promise: 'the products list shows every GadgetBot',
+  },
+  {
+    id: 'wrong-password-accepted',
+    owner: 'auth',
+    breaks: 'the password step accepts any password for an existing login name',
+    promise: 'a wrong password is refused and creates no session',
+  },
+  {
+    id: 'auth-healthz-failing',
+    owner: 'auth',
+    breaks: '/debug/healthz answers 503',
+    promise: 'the auth service reports itself alive',
+  },
+  {
+    id: 'auth-upgrade-changes-issuer',
+    owner: 'auth',
+    breaks: 'after an auth redeploy (a start on an initialised database) discovery names another issuer',
+    promise: 'a Zitadel upgrade keeps the issuer',
   },
 ];
 

@@ -36,6 +36,11 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
       }
     }
     const schemaAt = Date.now();
+    // Fault `auth-upgrade-changes-issuer`: a start on an initialised database (an upgrade) serves another issuer.
+    if (env.faults.has('auth-upgrade-changes-issuer')) {
+      const upgraded = (await pool.query("SELECT 1 FROM auth_meta WHERE key = 'instance'")).rowCount;
+      if (upgraded) env.faults.add('issuer-mismatch');
+    }
     const [instance] = await Promise.all([loadInstance(pool), seedUsers(pool, env.users)]);
     const seededAt = Date.now();
     const orgDomain = `gadgetbot.${new URL(env.authUrl).hostname}`;

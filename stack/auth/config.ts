@@ -7,6 +7,9 @@ export const AUTH_FAULTS = [
   'redirect-uri-unregistered',
   'auth-method-basic',
   'auth-not-ready',
+  'wrong-password-accepted',
+  'auth-healthz-failing',
+  'auth-upgrade-changes-issuer',
 ] as const;
 export type AuthFault = (typeof AUTH_FAULTS)[number];
 

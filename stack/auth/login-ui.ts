@@ -291,7 +291,8 @@ export function createLoginUi(deps: LoginUiDeps, provider: ProviderLike) {
       const form = await readForm(ctx);
       const password = form.get('password') ?? '';
       const user = await userByLoginName(pool, loginName);
-      const ok = await verifyPassword(password, user?.password_hash ?? DUMMY_HASH);
+      // Fault `wrong-password-accepted`: the hash is checked but its answer ignored.
+      const ok = (await verifyPassword(password, user?.password_hash ?? DUMMY_HASH)) || env.faults.has('wrong-password-accepted');
       if (!user || !ok) {
         log({ event: 'sign_in_failed', reason: user ? 'wrong_password' : 'user_not_found', ui: 'v2' });
         return html(ctx, passwordPage({ action, back, loginName, error: 'Failed to authenticate.' }));
@@ -346,7 +347,7 @@ export function createLoginUi(deps: LoginUiDeps, provider: ProviderLike) {
     const form = await readForm(ctx);
     const loginName = (form.get('loginName') ?? '').trim();
     const user = loginName ? await userByLoginName(pool, loginName) : undefined;
-    const ok = await verifyPassword(form.get('password') ?? '', user?.password_hash ?? DUMMY_HASH);
+    const ok = (await verifyPassword(form.get('password') ?? '', user?.password_hash ?? DUMMY_HASH)) || env.faults.has('wrong-password-accepted');
     if (!user || !ok) {
       log({ event: 'sign_in_failed', reason: user ? 'wrong_password' : 'user_not_found', ui: 'v1' });
       return html(ctx, loginV1Page({ action, loginName, error: user ? 'Password is invalid' : 'User could not be found' }));

@@ -82,7 +82,7 @@ const server = http.createServer((req, res) => {
   });
   const path = (req.url ?? '/').split('?')[0];
   if ((req.method === 'GET' || req.method === 'HEAD') && path.startsWith('/debug/')) {
-    if (path === '/debug/healthz') return text(res, 200, 'ok');
+    if (path === '/debug/healthz') return env.faults.has('auth-healthz-failing') ? text(res, 503, 'not healthy') : text(res, 200, 'ok');
     if (path === '/debug/ready') {
       void ready().then((ok) => text(res, ok ? 200 : 503, ok ? 'ok' : 'not ready'));
       return;

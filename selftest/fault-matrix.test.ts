@@ -1,0 +1,112 @@
+// The fault matrix: proves the suite catches what it claims. For every fault of stack/faults.ts the rows of
+// selftest/fault-matrix.ts run the suite on a stack with that fault on and require the named checks to fail with a
+// message naming the problem while unrelated checks pass; a healthy stack must pass every project (incl.
+// disruptive) twice without a retry; and every test of the suite must be expected to fail by some row.
+//
+// GBV_MATRIX_CONCURRENCY (default 2): suite runs at once. GBV_MATRIX_ONLY: comma list of row-name fragments
+// (development; skips the healthy runs and the coverage of faults not selected).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { JSONReport } from '@playwright/test/reporter';
+import { FAULT_IDS } from '../stack/faults.ts';
+import { faultRows, NOT_FAULT_GUARDED, type MatrixRow } from './fault-matrix.ts';
+import { formatTable, judgeHealthy, pool, runRow, type RowResult } from './lib/matrix.ts';
+import { readOutcomes, ROOT, runSuite } from './lib/run-suite.ts';
+
+const SECURITY_ROWS = join(ROOT, 'selftest', 'matrix-security-rows.ts');
+const ONLY = (process.env.GBV_MATRIX_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const CONCURRENCY = Math.max(1, Number(process.env.GBV_MATRIX_CONCURRENCY ?? 2) || 2);
+const ALL_PROJECTS = ['infra', 'db', 'setup', 'auth', 'crud', 'disruptive'];
+const HEALTHY_REPEAT = 2;
+
+async function allRows(): Promise<MatrixRow[]> {
+  const rows = [...faultRows];
+  if (existsSync(SECURITY_ROWS)) {
+    const m = (await import(SECURITY_ROWS)) as { securityRows?: MatrixRow[] };
+    assert.ok(Array.isArray(m.securityRows), 'selftest/matrix-security-rows.ts must export securityRows: MatrixRow[]');
+    rows.push(...m.securityRows);
+  }
+  return rows;
+}
+
+/** Every test of the suite, all projects incl. disruptive: "project › file › describe › title". */
+function listSuite(): { project: string; title: string }[] {
+  const env = { ...process.env, RUN_DISRUPTIVE: '1', GBV_NO_DOTENV: '1' };
+  const r = spawnSync('npx', ['playwright', 'test', '--list', '--reporter=json'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+  assert.equal(r.status, 0, `playwright --list failed: ${r.stderr.slice(-2000)}`);
+  return readOutcomes(JSON.parse(r.stdout) as JSONReport).map((o) => ({ project: o.project, title: o.title }));
+}
+
+test('fault matrix: table and coverage', async (t) => {
+  const rows = await allRows();
+
+  await t.test('rows are well formed', () => {
+    const names = new Set<string>();
+    for (const r of rows) {
+      assert.ok(!names.has(r.name), `row name ${r.name} twice`);
+      names.add(r.name);
+      assert.ok(r.faults.length > 0, `${r.name}: no fault`);
+      assert.ok(r.projects.length > 0, `${r.name}: no project`);
+      assert.ok(r.mustFail.length > 0, `${r.name}: nothing is expected to fail`);
+      for (const e of r.mustFail) assert.ok(e.message && e.message.source !== '(?:)', `${r.name}: ${e.title} has no message pattern`);
+      for (const f of r.faults) assert.ok((FAULT_IDS as readonly string[]).includes(f), `${r.name}: unknown fault ${f}`);
+    }
+  });
+
+  await t.test('every fault of the catalogue has a row', () => {
+    const covered = new Set(rows.flatMap((r) => r.faults));
+    const missing = FAULT_IDS.filter((f) => !covered.has(f));
+    assert.deepEqual(missing, [], `faults without a matrix row: ${missing.join(', ')}`);
+  });
+
+  await t.test('every test of the suite is expected to fail in some row', () => {
+    const listed = listSuite();
+    assert.ok(listed.length > 20, `only ${listed.length} tests listed`);
+    const unguarded: string[] = [];
+    for (const l of listed) {
+      if (l.project === 'setup') continue; // every browser row signs in through them
+      if (rows.some((r) => r.mustFail.some((e) => e.title.test(l.title) && (!e.project || e.project === l.project)))) continue;
+      if (NOT_FAULT_GUARDED.some((n) => n.title.test(l.title))) continue;
+      unguarded.push(`${l.project} › ${l.title}`);
+    }
+    assert.deepEqual(unguarded, [], `tests no fault row expects to fail (add a fault, or list them with a reason):\n${unguarded.join('\n')}`);
+    for (const n of NOT_FAULT_GUARDED) {
+      assert.ok(n.reason.length > 20, `${n.title}: give a reason`);
+      assert.ok(listed.some((l) => n.title.test(l.title)), `NOT_FAULT_GUARDED entry ${n.title} matches no test (stale)`);
+    }
+    for (const r of rows) for (const e of [...r.mustFail, ...r.mustPass]) {
+      assert.ok(listed.some((l) => e.title.test(l.title)), `${r.name}: ${e.title} matches no test of the suite`);
+    }
+  });
+
+  const selected = ONLY.length ? rows.filter((r) => ONLY.some((o) => r.name.includes(o))) : rows;
+  const healthyRuns = ONLY.length ? 0 : HEALTHY_REPEAT;
+  const started = Date.now();
+  type Job = { kind: 'healthy'; i: number } | { kind: 'row'; row: MatrixRow };
+  // Healthy runs are the longest: start them first so the pool ends evenly.
+  const jobs: Job[] = [
+    ...Array.from({ length: healthyRuns }, (_, i) => ({ kind: 'healthy' as const, i })),
+    ...selected.map((row) => ({ kind: 'row' as const, row })),
+  ];
+  const results = await pool(jobs, CONCURRENCY, async (j): Promise<RowResult> => {
+    if (j.kind === 'row') return runRow(j.row);
+    const row: MatrixRow = { name: `healthy #${j.i + 1}`, faults: [], projects: ALL_PROJECTS, mustFail: [], mustPass: [] };
+    try {
+      const run = await runSuite({ projects: ALL_PROJECTS, timeoutMs: 540_000 });
+      return { row, run, observed: [`${run.outcomes.filter((o) => o.result === 'passed').length}/${run.outcomes.length} passed`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED) };
+    } catch (e) {
+      return { row, problems: [`run failed: ${(e as Error).message.slice(0, 600)}`], observed: [] };
+    }
+  });
+  console.log(formatTable(results));
+  console.log(`\nfault matrix: ${results.length} suite runs (${CONCURRENCY} at a time) in ${Math.round((Date.now() - started) / 1000)} s`);
+
+  for (const r of results) {
+    await t.test(`${r.row.faults.length ? r.row.faults.join(' + ') : r.row.name}`, () => {
+      assert.deepEqual(r.problems, [], r.problems.join('\n'));
+    });
+  }
+});

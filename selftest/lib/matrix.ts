@@ -1,0 +1,115 @@
+// Running and judging fault-matrix rows: one suite run per row (own stack), checked against the row's
+// expectations; a pool keeps a fixed number of runs going at once.
+import type { Expectation, MatrixRow } from '../fault-matrix.ts';
+import { runSuite, type Outcome, type SuiteRun } from './run-suite.ts';
+
+export interface RowResult {
+  row: MatrixRow;
+  run?: SuiteRun;
+  error?: string;
+  problems: string[];
+  /** One short line per expected failure: what was observed. */
+  observed: string[];
+}
+
+export function matches(o: Outcome, e: Expectation): boolean {
+  return e.title.test(o.title) && (!e.project || e.project === o.project);
+}
+
+function firstLine(s: string, n = 160): string {
+  const l = s.split('\n').map((x) => x.trim()).find((x) => x.length > 0) ?? '';
+  return l.length > n ? `${l.slice(0, n - 1)}…` : l;
+}
+
+/** Judges a run against a row. Returns the problems (empty = the row holds) and what was observed. */
+export function judgeRow(row: MatrixRow, outcomes: Outcome[]): { problems: string[]; observed: string[] } {
+  const problems: string[] = [];
+  const observed: string[] = [];
+  for (const e of row.mustFail) {
+    const hits = outcomes.filter((o) => matches(o, e));
+    if (!hits.length) {
+      problems.push(`expected failure ${e.title} did not run`);
+      observed.push(`${e.title.source}: not run`);
+      continue;
+    }
+    for (const o of hits) {
+      if (o.status !== 'unexpected') {
+        problems.push(`${o.title} should fail but was ${o.status} (${o.result})`);
+        observed.push(`${short(o.title)}: ${o.result}`);
+      } else if (e.message && !e.message.test(o.message)) {
+        problems.push(`${o.title} failed, but its message does not match ${e.message}: ${firstLine(o.message, 400)}`);
+        observed.push(`${short(o.title)}: failed, wrong message`);
+      } else {
+        observed.push(`${short(o.title)}: failed ✓ "${firstLine(o.message, 90)}"`);
+      }
+    }
+  }
+  for (const e of row.mustPass) {
+    const hits = outcomes.filter((o) => matches(o, e));
+    if (!hits.length) problems.push(`expected pass ${e.title} did not run`);
+    for (const o of hits) {
+      if (o.status !== 'expected' || o.result !== 'passed') {
+        problems.push(`${o.title} should pass (unrelated to the fault) but was ${o.status}/${o.result}: ${firstLine(o.message, 300)}`);
+      }
+    }
+  }
+  for (const o of outcomes) if (o.status === 'flaky' || o.retries > 0) problems.push(`${o.title} needed a retry (${o.status})`);
+  return { problems, observed };
+}
+
+export function short(title: string): string {
+  return title.split(' › ').slice(-1)[0]!.slice(0, 70);
+}
+
+export async function runRow(row: MatrixRow, timeoutMs = 420_000): Promise<RowResult> {
+  try {
+    const run = await runSuite({ faults: row.faults, projects: row.projects, grep: row.grep, timeoutMs });
+    const { problems, observed } = judgeRow(row, run.outcomes);
+    return { row, run, problems, observed };
+  } catch (e) {
+    return { row, error: (e as Error).message, problems: [`run failed: ${firstLine((e as Error).message, 600)}`], observed: [] };
+  }
+}
+
+/** Runs jobs with at most `concurrency` at once, in order of the list. */
+export async function pool<T, R>(items: T[], concurrency: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
+}
+
+/** The printed table: fault(s) → expected failing tests → observed → verdict. */
+export function formatTable(results: RowResult[]): string {
+  const lines: string[] = ['', 'FAULT MATRIX', ''];
+  for (const r of results) {
+    const verdict = r.problems.length ? 'FAIL' : 'ok';
+    const secs = r.run ? ` (${Math.round(r.run.durationMs / 1000)} s)` : '';
+    lines.push(`[${verdict}] ${r.row.faults.length ? r.row.faults.join(' + ') : '(healthy)'}${secs}`);
+    lines.push(`    run: ${r.row.projects.map((p) => `--project ${p}`).join(' ')}${r.row.grep ? ` --grep "${r.row.grep}"` : ''}`);
+    for (const e of r.row.mustFail) lines.push(`    expect fail: ${e.title.source}${e.message ? `  /${e.message.source}/` : ''}`);
+    for (const o of r.observed) lines.push(`    observed:    ${o}`);
+    for (const p of r.problems) lines.push(`    PROBLEM:     ${p.slice(0, 500)}`);
+  }
+  return lines.join('\n');
+}
+
+/** A healthy run: every test passes on the first attempt; skips only where the suite says so by design. */
+export function judgeHealthy(outcomes: Outcome[], allowedSkips: { title: RegExp; skipsOnStack?: boolean }[]): string[] {
+  const problems: string[] = [];
+  if (!outcomes.length) problems.push('no test ran');
+  for (const o of outcomes) {
+    if (o.status === 'flaky' || o.retries > 0) problems.push(`${o.project} › ${o.title}: flaky (passed on retry)`);
+    else if (o.status === 'unexpected') problems.push(`${o.project} › ${o.title}: ${o.result}: ${firstLine(o.message, 300)}`);
+    else if (o.result === 'skipped' && !allowedSkips.some((s) => s.skipsOnStack && s.title.test(o.title))) {
+      problems.push(`${o.project} › ${o.title}: skipped on a healthy stack`);
+    }
+  }
+  return problems;
+}
