@@ -433,7 +433,10 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
     // Auth needs only its database; the app also needs its tables.
     const authP = (async () => {
       const inst = await auth!.launch();
-      await auth!.waitUp(inst, { timeoutMs: healthTimeoutMs, require2xx: false });
+      // Ready means /debug/ready answers 200 (the OIDC provider and its database are set up). Under the
+      // faults that break those endpoints, any answer of the endpoint we watch has to do.
+      const strict = has(faults, 'auth-not-ready') ? !has(faults, 'auth-healthz-failing') : true;
+      await auth!.waitUp(inst, { timeoutMs: healthTimeoutMs, require2xx: strict, unhealthyGraceMs: healthTimeoutMs });
       auth!.current = inst;
       edgeH.routes.setUpstream(HOSTS.auth, inst.upstream);
       mark('auth');
