@@ -505,6 +505,8 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       SERVER_ADDRESS: PUBLIC_HOST,
       EXPECTED_OPEN_PORTS: `${edgeH.httpsPort},${edgeH.httpPort}`,
       FORBIDDEN_PORTS: `${pgH.port},${app.current!.port},${auth.current!.port}`,
+      // Its deployer does real rolling updates: any outage at all is a finding here (a probe interval is ~250 ms).
+      BUDGET_REDEPLOY_DOWNTIME_MS: '1000',
     };
     mark('ready');
     log(`stack: ready in ${timings.ready} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`);

@@ -86,7 +86,8 @@ export interface DeployerOptions {
   app: AppResourceOptions;
   auth: AuthResourceOptions;
   healthTimeoutMs?: number;
-  /** How long a new process may answer non-2xx before it counts as unhealthy; default 5 s. */
+  /** How long a new process may answer non-2xx before it counts as unhealthy (Docker's start period); default 20 s:
+   *  the auth server answers 503 on /debug/ready until its DB set-up is done, which takes seconds under load. */
   unhealthyGraceMs?: number;
   drainTimeoutMs?: number;
   /** Seconds a client is told to wait (429 Retry-After). */
@@ -142,7 +143,7 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
   const log = o.log ?? (() => undefined);
   const healthTimeoutMs = o.healthTimeoutMs ?? 30_000;
   const drainTimeoutMs = o.drainTimeoutMs ?? 10_000;
-  const health = { timeoutMs: healthTimeoutMs, require2xx: true, unhealthyGraceMs: o.unhealthyGraceMs ?? 5000 };
+  const health = { timeoutMs: healthTimeoutMs, require2xx: true, unhealthyGraceMs: o.unhealthyGraceMs ?? 20_000 };
   const retryAfter = String(o.retryAfterSeconds ?? 5);
   const tokenBuf = Buffer.from(o.token);
   let closing = false;
