@@ -25,9 +25,10 @@ const HEALTHY_REPEAT = 2;
 async function allRows(): Promise<MatrixRow[]> {
   const rows = [...faultRows];
   if (existsSync(SECURITY_ROWS)) {
-    const m = (await import(SECURITY_ROWS)) as { securityRows?: MatrixRow[] };
-    assert.ok(Array.isArray(m.securityRows), 'selftest/matrix-security-rows.ts must export securityRows: MatrixRow[]');
-    rows.push(...m.securityRows);
+    const m = (await import(SECURITY_ROWS)) as { securityRows?: MatrixRow[]; SECURITY_ROWS?: MatrixRow[] };
+    const extra = m.securityRows ?? m.SECURITY_ROWS;
+    assert.ok(Array.isArray(extra), 'selftest/matrix-security-rows.ts must export securityRows: MatrixRow[]');
+    rows.push(...extra);
   }
   return rows;
 }

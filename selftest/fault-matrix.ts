@@ -20,6 +20,8 @@ export interface MatrixRow {
   /** Projects to run (`--project`); as few as answer the question. */
   projects: string[];
   grep?: string;
+  /** `--workers` for this run (e.g. 1 where two disruptive tests must not overlap). */
+  workers?: number;
   /** Tests that MUST fail (status "unexpected"), each matching its message. */
   mustFail: Expectation[];
   /** Unrelated checks that must still pass in the same run. */
@@ -83,7 +85,11 @@ export const faultRows: MatrixRow[] = [
       { title: T.tls('auth'), message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
       { title: T.redirect('auth'), message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
       { title: T.healthz, message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
-      { title: T.migrations, message: re('migration') },
+      { title: T.migrations, message: re('1 of 2 drizzle migrations recorded') },
+      // The unapplied second migration is the one that creates Better Auth's tables.
+      { title: T.table('users'), message: re('table users is missing') },
+      { title: T.table('sessions'), message: re('table sessions is missing') },
+      { title: T.table('accounts'), message: re('table accounts is missing') },
     ],
     mustPass: [
       { title: T.dns('app') }, { title: T.redirect('app') }, { title: T.tls('deployer') }, { title: T.deployerHealth },
@@ -115,7 +121,7 @@ export const faultRows: MatrixRow[] = [
       { title: T.appGet, message: re(`${APP}.*GET / answered 404`) },
       { title: T.appAuthOk, message: re(`${APP}.*/api/auth/ok answered 404`) },
       { title: T.healthz, message: re(`${AUTH}.*/debug/healthz answered 503`) },
-      { title: T.table('verifications'), message: re('verifications') },
+      { title: T.table('verifications'), message: re('table verifications is missing') },
     ],
     mustPass: [
       { title: T.ready }, { title: T.discovery }, { title: T.tls('auth') }, { title: T.dns('app') },
@@ -123,29 +129,32 @@ export const faultRows: MatrixRow[] = [
     ],
   },
   {
-    name: 'dns-wrong-a+issuer-mismatch+no-https-redirect',
-    faults: ['dns-wrong-a', 'issuer-mismatch', 'no-https-redirect'],
+    name: 'dns-wrong-a+issuer-mismatch',
+    faults: ['dns-wrong-a', 'issuer-mismatch'],
     projects: ['infra'],
-    note: 'app host address vs. auth discovery vs. plain HTTP (judged on the auth and deployer hosts, whose names resolve)',
+    note: 'app host address vs. auth discovery',
     mustFail: [
       { title: T.dns('app'), message: re(`${APP}.*127\\.0\\.0\\.3`) },
       { title: T.tls('app'), message: re(`${APP}.*(127\\.0\\.0\\.3|refused)`) },
       { title: T.discovery, message: re('issuer') },
-      { title: T.redirect('auth'), message: re(`${AUTH}.*answered 200 instead of redirecting`) },
-      { title: T.redirect('deployer'), message: re('answered 200 instead of redirecting') },
     ],
     mustPass: [
       { title: T.dns('auth') }, { title: T.tls('auth') }, { title: T.healthz }, { title: T.ready }, { title: T.deployerHealth },
+      { title: T.redirect('auth') },
     ],
   },
   {
-    name: 'app-health-failing+login-v1',
-    faults: ['app-health-failing', 'login-v1'],
+    name: 'app-health-failing+login-v1+no-https-redirect',
+    faults: ['app-health-failing', 'login-v1', 'no-https-redirect'],
     projects: ['infra'],
-    note: 'the app home page vs. the login UI the authorize endpoint sends to',
+    note: 'the app home page vs. the login UI the authorize endpoint sends to vs. plain HTTP on port 80',
     mustFail: [
       { title: T.appGet, message: re(`${APP}.*GET / answered 500`) },
-      { title: T.loginV2, message: re('ui/login/login|Login V2') },
+      { title: T.loginV2, message: re('authorize lands on /ui/login/login\\?authRequestID.*not on Login V2') },
+      // Plain HTTP reaches the service itself, which answers the probe path (404 from the app, Zitadel, Coolify).
+      { title: T.redirect('app'), message: re(`${APP}: plain HTTP on port \\d+ answered \\d+ instead of redirecting`) },
+      { title: T.redirect('auth'), message: re(`${AUTH}: plain HTTP on port \\d+ answered \\d+ instead of redirecting`) },
+      { title: T.redirect('deployer'), message: re('gadgetbot-coolify\\.stack\\.test: plain HTTP on port \\d+ answered \\d+ instead of redirecting') },
     ],
     mustPass: [{ title: T.appAuthOk }, { title: T.tls('app') }, { title: T.discovery }, { title: T.healthz }],
   },
@@ -153,14 +162,18 @@ export const faultRows: MatrixRow[] = [
     name: 'redirect-uri-unregistered',
     faults: ['redirect-uri-unregistered'],
     projects: ['setup'],
-    mustFail: [{ title: T.signInAdmin, message: re('redirect') }],
+    grep: 'sign in as admin',
+    // Zitadel's error page stops the flow at authorize (the fixture reports where it got stuck).
+    mustFail: [{ title: T.signInAdmin, message: re(`stuck at https://${AUTH}:\\d+/oauth/v2/authorize\\?.*redirect_uri=`) }],
     mustPass: [],
   },
   {
     name: 'auth-method-basic',
     faults: ['auth-method-basic'],
     projects: ['setup'],
-    mustFail: [{ title: T.signInAdmin, message: re('401|token|client') }],
+    grep: 'sign in as admin',
+    // The token exchange answers 401; Better Auth sends the browser back with error=invalid_code.
+    mustFail: [{ title: T.signInAdmin, message: re(`${APP}:\\d+/\\?error=invalid_code`) }],
     mustPass: [],
   },
   {
@@ -170,12 +183,13 @@ export const faultRows: MatrixRow[] = [
     grep: 'sign in as|crud/|/admin redirects',
     note: 'viewer writes vs. admin deletes vs. anonymous access vs. the list page: each test trips on one of them',
     mustFail: [
-      { title: T.nonAdmin, message: re('non-admin|viewer|admin') },
-      { title: T.apiCrud, message: re('deleted bot|kept the row') },
-      { title: T.apiAnon, message: re('without a session') },
+      { title: T.nonAdmin, message: re('a non-admin user could (create|update|delete)') },
+      { title: T.apiCrud, message: re('delete answered success but kept the row') },
+      { title: T.apiAnon, message: re('(list|getById) without a session answered 200') },
       { title: T.adminRedirect, message: re('GET /admin answered 200') },
-      { title: T.uiList, message: re('') },
-      { title: T.uiCrud, message: re('') },
+      // The bot just made is missing from the products table (Playwright's locator message names the row).
+      { title: T.uiList, message: re("getByRole\\('row'\\)[\\s\\S]*Expected: 1\\s+Received: 0") },
+      { title: T.uiCrud, message: re("getByRole\\('row'\\)[\\s\\S]*Expected: 1\\s+Received: 0") },
     ],
     mustPass: [{ title: T.signInAdmin }, { title: T.signInViewer }],
   },
@@ -188,7 +202,8 @@ export const faultRows: MatrixRow[] = [
       { title: T.browserRestart, message: re('cookie has no expiry|sent to sign in again') },
       { title: T.signIn, message: re('persistent|expir|max-age') },
       { title: T.signOut, message: re('sign-out left the server session valid') },
-      { title: T.wrongPassword, message: re('') },
+      // The password page moves on instead of showing its error element.
+      { title: T.wrongPassword, message: re("getByTestId\\('error'\\)[\\s\\S]*(element\\(s\\) not found|Expected: visible)") },
     ],
     mustPass: [{ title: T.adminRedirect }, { title: T.newContext }],
   },
@@ -197,23 +212,20 @@ export const faultRows: MatrixRow[] = [
     faults: ['redeploy-loses-sessions'],
     projects: ['disruptive'],
     grep: '@redeploy',
-    mustFail: [{ title: T.redeploy, message: re('session|signed') }],
+    mustFail: [{ title: T.redeploy, message: re('sessions lost after redeploy') }],
     mustPass: [{ title: T.signInAdmin }],
   },
   {
-    name: 'redeploy-stop-start',
-    faults: ['redeploy-stop-start'],
+    name: 'redeploy-stop-start+auth-upgrade-changes-issuer',
+    faults: ['redeploy-stop-start', 'auth-upgrade-changes-issuer'],
     projects: ['disruptive'],
-    grep: '@redeploy',
-    mustFail: [{ title: T.redeploy, message: re('downtime|budget|down') }],
-    mustPass: [{ title: T.signInAdmin }],
-  },
-  {
-    name: 'auth-upgrade-changes-issuer',
-    faults: ['auth-upgrade-changes-issuer'],
-    projects: ['disruptive'],
-    grep: '@zitadel-upgrade',
-    mustFail: [{ title: T.zitadelUpgrade, message: re('issuer') }],
+    grep: '@redeploy|@zitadel-upgrade',
+    workers: 1,
+    note: 'the app redeploy (first, one worker) vs. the auth redeploy after it: one breaks the app rollout, the other the issuer',
+    mustFail: [
+      { title: T.redeploy, message: re('downtime|budget') },
+      { title: T.zitadelUpgrade, message: re('issuer') },
+    ],
     mustPass: [{ title: T.signInAdmin }],
   },
 ];
@@ -228,5 +240,32 @@ export const NOT_FAULT_GUARDED: { title: RegExp; reason: string; skipsOnStack?: 
   {
     title: /edge\.spec\.ts › .*(app|auth) host: sends HSTS/,
     reason: 'advisory by design (annotates a warning, never fails); HSTS is enforced by security-headers.spec.ts, guarded by missing-security-headers',
+  },
+  // The deployer host has no fault of its own yet: one needs stack/dns, stack/ca or stack/deployer, which belong
+  // to the stack-infrastructure engineer (requested: deployer-health-failing, dns-missing-deployer, cert-expired on the deployer host).
+  {
+    title: /dns\.spec\.ts › .*deployer host: A records/,
+    reason: 'needs a DNS fault on the deployer host (stack/dns, not ours to edit): requested',
+  },
+  {
+    title: /tls\.spec\.ts › .*deployer host: valid certificate/,
+    reason: 'needs a certificate fault on the deployer host (stack/ca, not ours to edit): requested',
+  },
+  {
+    title: /deployer\.spec\.ts › .*GET \/api\/health/,
+    reason: 'needs a deployer health fault (stack/deployer, not ours to edit): requested',
+  },
+  // The DB faults are applied by stack/postgres (stack infrastructure): requested db-column-drift, db-wrong-major.
+  {
+    title: /schema\.spec\.ts › .*table gadgetbots matches the reference/,
+    reason: 'needs a gadgetbots schema-drift fault applied in stack/postgres (not ours to edit): requested',
+  },
+  {
+    title: /schema\.spec\.ts › .*server is PostgreSQL 17/,
+    reason: 'needs a server-version fault in stack/postgres (the embedded server is 17): requested',
+  },
+  {
+    title: /session\.spec\.ts › .*new browser context from the saved state/,
+    reason: 'every app fault that breaks a saved session also breaks the setup sign-in it depends on (then it is skipped, not failed); the same promise is guarded in the disruptive run by redeploy-loses-sessions',
   },
 ];

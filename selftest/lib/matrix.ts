@@ -63,7 +63,8 @@ export function short(title: string): string {
 
 export async function runRow(row: MatrixRow, timeoutMs = 420_000): Promise<RowResult> {
   try {
-    const run = await runSuite({ faults: row.faults, projects: row.projects, grep: row.grep, timeoutMs });
+    const extraArgs = row.workers ? [`--workers=${row.workers}`] : [];
+    const run = await runSuite({ faults: row.faults, projects: row.projects, grep: row.grep, extraArgs, timeoutMs });
     const { problems, observed } = judgeRow(row, run.outcomes);
     return { row, run, problems, observed };
   } catch (e) {
