@@ -98,6 +98,21 @@ export function formatTable(results: RowResult[]): string {
     for (const o of r.observed) lines.push(`    observed:    ${o}`);
     for (const p of r.problems) lines.push(`    PROBLEM:     ${p.slice(0, 500)}`);
   }
+  // Summary: one line per run.
+  const rowsOut = results.map((r) => {
+    const fails = r.row.mustFail.length;
+    const seen = r.observed.filter((o) => o.includes('✓')).length;
+    return [
+      r.problems.length ? 'FAIL' : 'ok',
+      r.row.faults.length ? r.row.faults.join(' + ') : r.row.name,
+      r.row.faults.length ? `${seen}/${fails} expected failures seen` : (r.observed[0] ?? ''),
+      r.run ? `${Math.round(r.run.durationMs / 1000)} s` : 'no run',
+    ];
+  });
+  const w = [0, 1, 2].map((i) => Math.max(...rowsOut.map((c) => c[i]!.length), 7));
+  lines.push('', `${'verdict'.padEnd(w[0]!)} | ${'fault(s)'.padEnd(w[1]!)} | ${'observed'.padEnd(w[2]!)} | time`);
+  lines.push(`${'-'.repeat(w[0]!)}-+-${'-'.repeat(w[1]!)}-+-${'-'.repeat(w[2]!)}-+-----`);
+  for (const c of rowsOut) lines.push(`${c[0]!.padEnd(w[0]!)} | ${c[1]!.padEnd(w[1]!)} | ${c[2]!.padEnd(w[2]!)} | ${c[3]}`);
   return lines.join('\n');
 }
 
