@@ -268,4 +268,25 @@ export const NOT_FAULT_GUARDED: { title: RegExp; reason: string; skipsOnStack?: 
     title: /session\.spec\.ts › .*new browser context from the saved state/,
     reason: 'every app fault that breaks a saved session also breaks the setup sign-in it depends on (then it is skipped, not failed); the same promise is guarded in the disruptive run by redeploy-loses-sessions',
   },
+  // Security checks that landed last: each still needs a fault of its own (follow-up, named in the issue note).
+  {
+    title: /exposure\.spec\.ts › .*expected ports answer/,
+    reason: 'needs a fault that closes an expected edge port (stack/edge): follow-up',
+  },
+  {
+    title: /security-headers\.spec\.ts › .*auth \(Login V2\) pages send/,
+    reason: 'missing-security-headers strips the app only; the auth server needs the same switch: follow-up',
+  },
+  {
+    title: /security\.spec\.ts › .*authorize URL carries state and a PKCE S256 challenge/,
+    reason: 'needs an app fault that signs in without PKCE/state (Better Auth option): follow-up',
+  },
+  {
+    title: /security\.spec\.ts › .*oRPC API refuses a cross-site request/,
+    reason: 'needs an app fault that drops the Origin/Sec-Fetch-Site check (no-csrf-check): follow-up',
+  },
+  {
+    title: /security\.spec\.ts › .*session cookies are __Secure- prefixed/,
+    reason: 'needs an app fault that sets the session cookie without the __Secure- prefix: follow-up',
+  },
 ];
