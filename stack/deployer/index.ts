@@ -152,6 +152,28 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+  type Step = (l: string, t?: 'stdout' | 'stderr') => void;
+
+  /** Starts a new instance and waits for its healthcheck; an unhealthy one is stopped again and the error rethrown. */
+  async function launchHealthy(sup: Supervisor, step: Step, started: (port: number) => string, unhealthy: string,
+    override: Record<string, string> = {}): Promise<Instance> {
+    const inst = await sup.launch(override);
+    step(started(inst.port));
+    try {
+      await sup.waitUp(inst, health);
+    } catch (e) {
+      await sup.stopInstance(inst);
+      step(`${unhealthy} ${(e as Error).message.split('\n')[0]}`, 'stderr');
+      throw e;
+    }
+    return inst;
+  }
+
+  function serve(sup: Supervisor, host: string, inst: Instance): void {
+    sup.current = inst;
+    o.edge.routes.setUpstream(host, inst.upstream);
+  }
+
   // --- deploy strategies -------------------------------------------------------------------------------
 
   async function rollingAppDeploy(d: Deployment, step: (l: string, t?: 'stdout' | 'stderr') => void): Promise<void> {
@@ -174,36 +196,20 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
       step(`Waiting ${o.app.redeployGapMs} ms (image pull and container creation).`);
       await sleep(o.app.redeployGapMs);
       if (closing) throw new Error('deployer closing');
-      const inst = await sup.launch(override);
-      step(`New container started on port ${inst.port}; waiting for the healthcheck.`);
-      try {
-        await sup.waitUp(inst, health);
-      } catch (e) {
-        await sup.stopInstance(inst);
-        step(`Healthcheck failed: ${(e as Error).message.split('\n')[0]}`, 'stderr');
-        throw e;
-      }
-      sup.current = inst;
-      o.edge.routes.setUpstream(o.app.host, inst.upstream);
+      const inst = await launchHealthy(sup, step, (port) => `New container started on port ${port}; waiting for the healthcheck.`,
+        'Healthcheck failed:', override);
+      serve(sup, o.app.host, inst);
       step('Healthcheck passed; new container is serving.');
       return;
     }
 
-    const inst = await sup.launch(override);
-    step(`Rolling update started: new container on port ${inst.port}; waiting for the healthcheck.`);
-    try {
-      await sup.waitUp(inst, health);
-    } catch (e) {
-      await sup.stopInstance(inst);
-      step(`New container is unhealthy, rolling update aborted; the old container keeps serving. ${(e as Error).message.split('\n')[0]}`, 'stderr');
-      throw e;
-    }
+    const inst = await launchHealthy(sup, step, (port) => `Rolling update started: new container on port ${port}; waiting for the healthcheck.`,
+      'New container is unhealthy, rolling update aborted; the old container keeps serving.', override);
     if (closing) {
       await sup.stopInstance(inst);
       throw new Error('deployer closing');
     }
-    sup.current = inst;
-    o.edge.routes.setUpstream(o.app.host, inst.upstream);
+    serve(sup, o.app.host, inst);
     step('Healthcheck passed; traffic switched to the new container.');
     if (old) {
       const drained = await o.edge.drain(old.upstream, drainTimeoutMs);
@@ -224,17 +230,8 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
     }
     await sleep(o.auth.pauseMs);
     if (closing) throw new Error('deployer closing');
-    const inst = await sup.launch();
-    step(`Stack started on port ${inst.port}; waiting for the healthcheck.`);
-    try {
-      await sup.waitUp(inst, health);
-    } catch (e) {
-      await sup.stopInstance(inst);
-      step(`Healthcheck failed: ${(e as Error).message.split('\n')[0]}`, 'stderr');
-      throw e;
-    }
-    sup.current = inst;
-    o.edge.routes.setUpstream(o.auth.host, inst.upstream);
+    const inst = await launchHealthy(sup, step, (port) => `Stack started on port ${port}; waiting for the healthcheck.`, 'Healthcheck failed:');
+    serve(sup, o.auth.host, inst);
     step('Stack is healthy and serving.');
   }
 
