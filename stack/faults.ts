@@ -33,6 +33,18 @@ export const FAULT_IDS = [
   'wrong-password-accepted',
   'auth-healthz-failing',
   'auth-upgrade-changes-issuer',
+  'dns-secondary-stale',
+  'dns-missing-deployer',
+  'cert-default-deployer',
+  'deployer-health-failing',
+  'http-port-closed',
+  'auth-missing-security-headers',
+  'db-column-drift',
+  'db-wrong-major',
+  'no-pkce',
+  'no-csrf-check',
+  'cookie-no-secure-prefix',
+  'session-short-lived',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -234,6 +246,78 @@ export const FAULTS: readonly Fault[] = [
     owner: 'auth',
     breaks: 'after an auth redeploy (a start on an initialised database) discovery names another issuer',
     promise: 'a Zitadel upgrade keeps the issuer',
+  },
+  {
+    id: 'dns-secondary-stale',
+    owner: 'dns',
+    breaks: 'the second nameserver still answers the app host with the old address 127.0.0.3',
+    promise: 'every nameserver of the domain gives the same, current answers',
+  },
+  {
+    id: 'dns-missing-deployer',
+    owner: 'dns',
+    breaks: 'deployer host NXDOMAIN',
+    promise: 'all three host names resolve to the server address',
+  },
+  {
+    id: 'cert-default-deployer',
+    owner: 'ca/edge',
+    breaks: "deployer host serves the edge's self-signed default certificate (Traefik's when ACME failed)",
+    promise: 'every host serves a certificate from the expected issuer',
+  },
+  {
+    id: 'deployer-health-failing',
+    owner: 'deployer',
+    breaks: '/api/health answers 503',
+    promise: 'the deployer (Coolify) API is up',
+  },
+  {
+    id: 'http-port-closed',
+    owner: 'edge',
+    breaks: 'nothing listens on the plain-HTTP port (the web entrypoint is missing)',
+    promise: 'the expected edge ports (HTTPS and HTTP) answer',
+  },
+  {
+    id: 'auth-missing-security-headers',
+    owner: 'auth',
+    breaks: 'Login V2 pages without HSTS, X-Content-Type-Options, framing protection',
+    promise: 'the sign-in pages send the basic security headers',
+  },
+  {
+    id: 'db-column-drift',
+    owner: 'postgres',
+    breaks: 'gadgetbots.battery_life is integer and gadgetbots.image_url missing (a hand-edited schema)',
+    promise: 'the gadgetbots table matches the migrations',
+  },
+  {
+    id: 'db-wrong-major',
+    owner: 'postgres',
+    breaks: "the reader's search_path shadows current_setting() so the server reports 16.4 (the embedded binaries are 17 only)",
+    promise: 'the database server is PostgreSQL 17',
+  },
+  {
+    id: 'no-pkce',
+    owner: 'app',
+    breaks: 'the app signs in without PKCE and the auth client does not require it',
+    promise: 'sign-in uses PKCE (S256) and state',
+  },
+  {
+    id: 'no-csrf-check',
+    owner: 'app',
+    breaks: 'oRPC accepts cross-site requests that carry the session cookie',
+    promise: 'the API refuses cross-site requests (CSRF)',
+  },
+  {
+    id: 'cookie-no-secure-prefix',
+    owner: 'app',
+    breaks: 'session cookies are set without the __Secure- prefix (useSecureCookies off)',
+    promise: 'session cookies are __Secure- prefixed (HTTPS only)',
+  },
+  {
+    id: 'session-short-lived',
+    owner: 'app',
+    breaks: 'sessions expire 2 minutes after sign-in (expiresIn misconfigured)',
+    promise: 'a saved session stays signed in for days (at least SESSION_MIN_HOURS)',
   },
 ];
 
