@@ -1,20 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import dns2 from 'dns2';
-import { dnsRecordsFor, startDns, WRONG_A, type DnsHandle } from '../stack/dns/index.ts';
+import { dnsRecordsFor, startDns, startNameservers, WRONG_A, type DnsHandle } from '../stack/dns/index.ts';
+import { resolveA } from '../helpers/dns.ts';
 import type { FaultId } from '../stack/faults.ts';
 
 const { Packet } = dns2;
 const HOSTS = { app: 'gadgetbot.stack.test', auth: 'gadgetbot-auth.stack.test', deployer: 'gadgetbot-coolify.stack.test' };
 
-function resolverFor(h: DnsHandle): Resolver {
+function resolverFor(h: DnsHandle | string): Resolver {
   const r = new Resolver({ timeout: 1000, tries: 1 });
-  r.setServers([h.server]);
+  r.setServers([typeof h === 'string' ? h : h.server]);
   return r;
 }
+
+const portOf = (server: string) => Number(server.split(':')[1]);
 
 function query(name: string, type: number): Buffer {
   const q = new Packet();
@@ -62,7 +65,7 @@ function udpQuery(port: number, name: string, type: number): Promise<InstanceTyp
 }
 
 async function withDns(faults: FaultId[], fn: (h: DnsHandle) => Promise<void>): Promise<void> {
-  const h = await startDns({ records: dnsRecordsFor(HOSTS, faults) });
+  const h = await startNameservers({ hosts: HOSTS, faults });
   try {
     await fn(h);
   } finally {
@@ -116,20 +119,104 @@ test('fault dns-wrong-a: the app host resolves to 127.0.0.3, the others stay rig
   });
 });
 
-test('fault dns-missing-auth: the auth host is NXDOMAIN over UDP and TCP', async () => {
+test('fault dns-missing-auth: the auth host is NXDOMAIN over UDP and TCP, on both nameservers', async () => {
   await withDns(['dns-missing-auth'], async (h) => {
-    const r = resolverFor(h);
-    await assert.rejects(r.resolve4(HOSTS.auth), { code: 'ENOTFOUND' });
-    assert.equal((await tcpQuery(h.port, HOSTS.auth, Packet.TYPE.A)).header.rcode, 3);
-    assert.deepEqual(await r.resolve4(HOSTS.app), ['127.0.0.1']);
+    for (const server of h.servers) {
+      const r = resolverFor(server);
+      await assert.rejects(r.resolve4(HOSTS.auth), { code: 'ENOTFOUND' });
+      assert.equal((await tcpQuery(portOf(server), HOSTS.auth, Packet.TYPE.A)).header.rcode, 3);
+      assert.deepEqual(await r.resolve4(HOSTS.app), ['127.0.0.1']);
+    }
   });
 });
 
-test('close() frees both the UDP and the TCP port', async () => {
-  const h = await startDns({ records: dnsRecordsFor(HOSTS) });
-  const port = h.port;
+test('two nameservers (ns1 = server, ns2 on its own port) give the same answers over UDP and TCP', async () => {
+  await withDns([], async (h) => {
+    assert.equal(h.servers.length, 2);
+    assert.equal(h.servers[0], h.server, 'ns1 is the server the stack itself uses');
+    assert.notEqual(h.servers[1], h.servers[0]);
+    assert.deepEqual(h.nameservers.map((n) => n.server), h.servers);
+    for (const server of h.servers) {
+      assert.match(server, /^127\.0\.0\.1:\d+$/);
+      const r = resolverFor(server);
+      for (const name of Object.values(HOSTS)) {
+        assert.deepEqual(await r.resolve4(name), ['127.0.0.1'], `${name} via ${server}`);
+        const viaTcp = await tcpQuery(portOf(server), name, Packet.TYPE.A);
+        assert.equal(viaTcp.header.aa, 1);
+        assert.deepEqual(viaTcp.answers.map((a) => (a as { address?: string }).address), ['127.0.0.1'], `${name} via ${server}/tcp`);
+      }
+      await assert.rejects(r.resolve4('nope.stack.test'), { code: 'ENOTFOUND' });
+    }
+    // The suite's own resolver, asking both as DNS_SERVERS does.
+    assert.deepEqual(await resolveA(HOSTS.app, h.servers), ['127.0.0.1']);
+  });
+});
+
+test('fault dns-secondary-stale: ns2 answers the app host with 127.0.0.3, ns1 with 127.0.0.1; the rest agree', async () => {
+  await withDns(['dns-secondary-stale'], async (h) => {
+    const [ns1, ns2] = h.servers;
+    assert.deepEqual(await resolveA(HOSTS.app, [ns1]), ['127.0.0.1']);
+    assert.deepEqual(await resolveA(HOSTS.app, [ns2]), [WRONG_A]);
+    assert.deepEqual(await resolverFor(ns2).resolve4(HOSTS.app), ['127.0.0.3']);
+    const viaTcp = await tcpQuery(portOf(ns2), HOSTS.app, Packet.TYPE.A);
+    assert.deepEqual(viaTcp.answers.map((a) => (a as { address?: string }).address), ['127.0.0.3'], 'stale over TCP too');
+    assert.equal(viaTcp.header.aa, 1, 'still authoritative: a stale secondary does not know it is stale');
+    for (const name of [HOSTS.auth, HOSTS.deployer]) {
+      for (const server of h.servers) assert.deepEqual(await resolveA(name, [server]), ['127.0.0.1'], `${name} via ${server}`);
+    }
+    // ns1 (what the stack's services use) is right, so the stack itself still works.
+    assert.deepEqual(await resolverFor(h).resolve4(HOSTS.app), ['127.0.0.1']);
+  });
+});
+
+test('fault dns-missing-deployer: the deployer host is NXDOMAIN on both nameservers, over UDP and TCP', async () => {
+  await withDns(['dns-missing-deployer'], async (h) => {
+    for (const server of h.servers) {
+      await assert.rejects(resolverFor(server).resolve4(HOSTS.deployer), { code: 'ENOTFOUND' });
+      await assert.rejects(resolveA(HOSTS.deployer, [server]), { code: 'ENOTFOUND', message: /NXDOMAIN/ });
+      const tcp = await tcpQuery(portOf(server), HOSTS.deployer, Packet.TYPE.A);
+      assert.equal(tcp.header.rcode, 3);
+      assert.equal(tcp.authorities.length, 1, 'SOA for negative caching');
+      assert.equal((await udpQuery(portOf(server), HOSTS.deployer, Packet.TYPE.A)).header.rcode, 3);
+      assert.deepEqual(await resolveA(HOSTS.app, [server]), ['127.0.0.1']);
+      assert.deepEqual(await resolveA(HOSTS.auth, [server]), ['127.0.0.1']);
+    }
+  });
+});
+
+test('startDns without secondary records: ns2 serves the same records as ns1', async () => {
+  const h = await startDns({ records: dnsRecordsFor(HOSTS, ['dns-wrong-a']) });
+  try {
+    for (const server of h.servers) assert.deepEqual(await resolveA(HOSTS.app, [server]), [WRONG_A]);
+  } finally {
+    await h.close();
+  }
+});
+
+/** Binds UDP and TCP on `port` (127.0.0.1) and releases them: proof that nothing holds the port. */
+async function assertFree(port: number): Promise<void> {
+  const udp = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(port, '127.0.0.1', () => resolve());
+  });
+  await new Promise<void>((r) => udp.close(() => r()));
+  const tcp = createServer();
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve());
+  });
+  await new Promise<void>((r) => tcp.close(() => r()));
+}
+
+test('close() frees the UDP and the TCP port of both nameservers; fixed ports are honoured', async () => {
+  const h = await startNameservers({ hosts: HOSTS });
+  const ports = h.nameservers.map((n) => n.port);
   await h.close();
-  const again = await startDns({ port, records: dnsRecordsFor(HOSTS) });
-  assert.equal(again.port, port);
+  await h.close(); // idempotent
+  for (const port of ports) await assertFree(port);
+  const again = await startDns({ port: ports[0], secondaryPort: ports[1], records: dnsRecordsFor(HOSTS) });
+  assert.deepEqual(again.servers, ports.map((p) => `127.0.0.1:${p}`));
   await again.close();
+  for (const port of ports) await assertFree(port);
 });

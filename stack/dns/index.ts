@@ -1,5 +1,6 @@
-// The stack's authoritative DNS server for `stack.test` (UDP and TCP on one port), so that every client resolves
-// the three host names the way it does in production: through DNS, never through /etc/hosts.
+// The stack's authoritative nameservers for `stack.test` (ns1 and ns2, as a real domain has two; each answers
+// UDP and TCP on one port), so that every client resolves the three host names the way it does in production:
+// through DNS, never through /etc/hosts.
 import dns2 from 'dns2';
 import type { AddressInfo } from 'node:net';
 import { has, type FaultId } from '../faults.ts';
@@ -7,8 +8,11 @@ import { has, type FaultId } from '../faults.ts';
 const { Packet } = dns2;
 
 export const ZONE = 'stack.test';
-/** Where `dns-wrong-a` points the app host: an address nothing listens on. */
+/** Where `dns-wrong-a` (and a stale ns2 under `dns-secondary-stale`) points the app host: nothing listens there. */
 export const WRONG_A = '127.0.0.3';
+/** The domain's nameservers, primary first; a real zone is served by (at least) two. */
+export const NAMESERVERS = ['ns1', 'ns2'] as const;
+export type Nameserver = (typeof NAMESERVERS)[number];
 const TTL = 60;
 // RFC 1035 §4.1.1 response codes (dns2's typings omit its RCODE table).
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
@@ -19,31 +23,62 @@ export interface DnsHosts {
   deployer: string;
 }
 
-/** A records per (lower-case) name, with the DNS faults applied. */
-export function dnsRecordsFor(hosts: DnsHosts, faults: readonly FaultId[] = [], ip = '127.0.0.1'): Map<string, string[]> {
+/**
+ * A records per (lower-case) name as nameserver `ns` serves them, with the DNS faults applied. A missing name
+ * is missing on every nameserver (the zone lacks it); `dns-secondary-stale` is the one fault where ns2 differs:
+ * its copy of the zone was never refreshed and still has the app host's old address.
+ */
+export function dnsRecordsFor(hosts: DnsHosts, faults: readonly FaultId[] = [], ip = '127.0.0.1', ns: Nameserver = 'ns1'): Map<string, string[]> {
   const m = new Map<string, string[]>();
-  m.set(hosts.app.toLowerCase(), [has(faults, 'dns-wrong-a') ? WRONG_A : ip]);
+  const staleApp = ns === 'ns2' && has(faults, 'dns-secondary-stale');
+  m.set(hosts.app.toLowerCase(), [has(faults, 'dns-wrong-a') || staleApp ? WRONG_A : ip]);
   if (!has(faults, 'dns-missing-auth')) m.set(hosts.auth.toLowerCase(), [ip]);
-  m.set(hosts.deployer.toLowerCase(), [ip]);
+  if (!has(faults, 'dns-missing-deployer')) m.set(hosts.deployer.toLowerCase(), [ip]);
   return m;
 }
 
-export interface DnsOptions {
+export interface NameserverOptions {
   host?: string;
   /** 0 or undefined: a free port (the same one for UDP and TCP). */
   port?: number;
   zone?: string;
   records: Map<string, string[]>;
+  /** Names this server in its log lines. */
+  name?: string;
   log?: (line: string) => void;
 }
 
-export interface DnsHandle {
+/** One authoritative nameserver (UDP and TCP on one port). */
+export interface NameserverHandle {
   host: string;
   port: number;
   /** `host:port`, the form of STACK_DNS_SERVER and DNS_SERVERS. */
   server: string;
   records: Map<string, string[]>;
   close(): Promise<void>;
+}
+
+export interface DnsOptions {
+  host?: string;
+  /** ns1's port; 0 or undefined: a free port. */
+  port?: number;
+  /** ns2's port; 0 or undefined: a free port (never ns1's). */
+  secondaryPort?: number;
+  zone?: string;
+  /** What ns1 serves. */
+  records: Map<string, string[]>;
+  /** What ns2 serves; default: the same records as ns1 (a secondary in sync). */
+  secondaryRecords?: Map<string, string[]>;
+  log?: (line: string) => void;
+}
+
+/**
+ * The zone's two nameservers. `host`/`port`/`server`/`records` are ns1's: the stack's own services ask it
+ * (STACK_DNS_SERVER). `servers` lists both, primary first: the target's DNS_SERVERS, as a domain's NS set.
+ */
+export interface DnsHandle extends NameserverHandle {
+  servers: string[];
+  nameservers: NameserverHandle[];
 }
 
 type DnsPacket = InstanceType<typeof Packet>;
@@ -71,7 +106,7 @@ export function answer(request: DnsPacket, zone: string, records: Map<string, st
     type: Packet.TYPE.SOA,
     class: Packet.CLASS.IN,
     ttl: TTL,
-    primary: `ns.${zone}`,
+    primary: `ns1.${zone}`,
     admin: `hostmaster.${zone}`,
     serial: 1,
     refresh: 3600,
@@ -100,29 +135,31 @@ export function answer(request: DnsPacket, zone: string, records: Map<string, st
   return response;
 }
 
-export async function startDns(o: DnsOptions): Promise<DnsHandle> {
+export async function startNameserver(o: NameserverOptions): Promise<NameserverHandle> {
   const host = o.host ?? '127.0.0.1';
   const zone = (o.zone ?? ZONE).toLowerCase();
   const records = o.records;
-  const log = o.log ?? (() => undefined);
+  const tag = o.name ? `dns ${o.name}` : 'dns';
+  const logTo = o.log ?? (() => undefined);
+  const log = (line: string) => logTo(`${tag}: ${line}`);
 
   const handler = (request: DnsPacket, send: (r: DnsPacket) => unknown) => {
     let response: DnsPacket;
     try {
       response = answer(request, zone, records);
     } catch (e) {
-      log(`dns: bad request: ${(e as Error).message}`);
+      log(`bad request: ${(e as Error).message}`);
       response = Packet.createResponseFromRequest(request);
       response.header.rcode = RCODE.SERVFAIL;
     }
-    Promise.resolve(send(response)).catch((e: Error) => log(`dns: send failed: ${e.message}`));
+    Promise.resolve(send(response)).catch((e: Error) => log(`send failed: ${e.message}`));
   };
 
   for (let attempt = 0; attempt < 20; attempt++) {
     const udp = dns2.createUDPServer(handler as never);
     const tcp = dns2.createTCPServer(handler as never);
-    udp.on('requestError', (e: Error) => log(`dns udp: ${e.message}`));
-    tcp.on('requestError', (e: Error) => log(`dns tcp: ${e.message}`));
+    udp.on('requestError', (e: Error) => log(`udp: ${e.message}`));
+    tcp.on('requestError', (e: Error) => log(`tcp: ${e.message}`));
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
@@ -139,8 +176,8 @@ export async function startDns(o: DnsOptions): Promise<DnsHandle> {
           resolve();
         });
       });
-      udp.on('error', (e: Error) => log(`dns udp: ${e.message}`));
-      tcp.on('error', (e: Error) => log(`dns tcp: ${e.message}`));
+      udp.on('error', (e: Error) => log(`udp: ${e.message}`));
+      tcp.on('error', (e: Error) => log(`tcp: ${e.message}`));
       const sockets = new Set<import('node:net').Socket>();
       tcp.on('connection', (s: import('node:net').Socket) => {
         sockets.add(s);
@@ -180,4 +217,54 @@ export async function startDns(o: DnsOptions): Promise<DnsHandle> {
     }
   }
   throw new Error(`could not bind UDP and TCP on one free port on ${host}`);
+}
+
+/** Starts ns1 and ns2 (each on its own port); a failure of either closes the other. */
+export async function startDns(o: DnsOptions): Promise<DnsHandle> {
+  const common = { host: o.host, zone: o.zone, log: o.log };
+  const started = await Promise.allSettled([
+    startNameserver({ ...common, name: 'ns1', port: o.port, records: o.records }),
+    startNameserver({ ...common, name: 'ns2', port: o.secondaryPort, records: o.secondaryRecords ?? o.records }),
+  ]);
+  const up = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(up.map((n) => n.close()));
+    throw failed.reason;
+  }
+  const [ns1, ns2] = up;
+  let closed: Promise<void> | undefined;
+  return {
+    host: ns1.host,
+    port: ns1.port,
+    server: ns1.server,
+    records: ns1.records,
+    servers: [ns1.server, ns2.server],
+    nameservers: [ns1, ns2],
+    close() {
+      closed ??= Promise.all([ns1.close(), ns2.close()]).then(() => undefined);
+      return closed;
+    },
+  };
+}
+
+export interface NameserversOptions {
+  hosts: DnsHosts;
+  faults?: readonly FaultId[];
+  /** The address the three names resolve to (the edge's public address). */
+  ip?: string;
+  /** Where the nameservers listen; default 127.0.0.1. */
+  host?: string;
+  log?: (line: string) => void;
+}
+
+/** The stack's two nameservers with the records (and the DNS faults) of each: what the orchestrator starts. */
+export function startNameservers(o: NameserversOptions): Promise<DnsHandle> {
+  const faults = o.faults ?? [];
+  return startDns({
+    host: o.host,
+    records: dnsRecordsFor(o.hosts, faults, o.ip, 'ns1'),
+    secondaryRecords: dnsRecordsFor(o.hosts, faults, o.ip, 'ns2'),
+    log: o.log,
+  });
 }
