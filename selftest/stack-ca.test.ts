@@ -155,3 +155,21 @@ test('fault cert-expiring-soon: 10 days left, still valid', async () => {
   assert.ok(left > 9.9 && left <= 10, `${left} days left`);
   assert.equal((await handshake(pki, leaf, HOSTS.app)).authorized, true);
 });
+
+test("fault cert-default-deployer: no leaf is issued for the deployer host (the edge falls back to its default)", async () => {
+  const pki = await createStackPki(HOSTS, ['cert-default-deployer']);
+  assert.equal(pki.leaves.has(HOSTS.deployer), false, 'ACME "failed" for the deployer host');
+  assert.deepEqual([...pki.leaves.keys()].sort(), [HOSTS.app, HOSTS.auth].sort());
+  for (const h of [HOSTS.app, HOSTS.auth]) {
+    assert.equal((await handshake(pki, pki.leaves.get(h)!, h)).authorized, true, `${h} stays healthy`);
+  }
+  // What the deployer's visitors get instead: the self-signed default, which the run's root does not vouch for.
+  const def = new X509Certificate(pki.defaultCert.certPem);
+  assert.equal(def.subject, 'CN=TRAEFIK DEFAULT CERT');
+  assert.equal(def.issuer, def.subject);
+  assert.ok(def.verify(def.publicKey), 'self-signed');
+  assert.equal(def.checkHost(HOSTS.deployer), undefined);
+  const hs = await handshake(pki, pki.defaultCert, HOSTS.deployer);
+  assert.equal(hs.authorized, false);
+  assert.equal(hs.error, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+});

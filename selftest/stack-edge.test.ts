@@ -7,6 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { createStackPki, type StackPki } from '../stack/ca/index.ts';
 import { NOT_FOUND_TEXT, NO_SERVER_TEXT, startEdge, type EdgeHandle, type Upstream } from '../stack/edge/index.ts';
 import type { FaultId } from '../stack/faults.ts';
+import { judgeTls, probeTls } from '../helpers/tls.ts';
+import { probePort } from '../helpers/ports.ts';
 
 const HOSTS = { app: 'gadgetbot.stack.test', auth: 'gadgetbot-auth.stack.test', deployer: 'gadgetbot-coolify.stack.test' };
 
@@ -119,8 +121,8 @@ async function backend(label: string): Promise<Backend> {
   };
 }
 
-async function withEdge(faults: FaultId[], fn: (edge: EdgeHandle, ca: string) => Promise<void>): Promise<void> {
-  const p = await pki();
+async function withEdge(faults: FaultId[], fn: (edge: EdgeHandle, ca: string) => Promise<void>, pkiFor: StackPki | undefined = undefined): Promise<void> {
+  const p = pkiFor ?? (await pki());
   const certs = new Map([...p.leaves].map(([h, l]) => [h, { keyPem: l.keyPem, chainPem: l.chainPem }]));
   const edge = await startEdge({
     httpsPort: 0,
@@ -334,5 +336,101 @@ test('drain reports false when requests stay in flight past the bound', async ()
     });
   } finally {
     await a.close();
+  }
+});
+
+test('fault http-port-closed: the HTTPS port serves, the reported plain-HTTP port refuses connections', async () => {
+  const app = await backend('app');
+  const lines: string[] = [];
+  try {
+    const p = await pki();
+    const certs = new Map([...p.leaves].map(([h, l]) => [h, { keyPem: l.keyPem, chainPem: l.chainPem }]));
+    const edge = await startEdge({ httpsPort: 0, httpPort: 0, certs, defaultCert: p.defaultCert, hosts: HOSTS, faults: ['http-port-closed'], log: (l) => lines.push(l) });
+    try {
+      edge.routes.setUpstream(HOSTS.app, app.upstream);
+      assert.ok(edge.httpPort > 0, 'a real port number is still reported');
+      assert.notEqual(edge.httpPort, edge.httpsPort);
+      // The suite's own probe (the exposure check): refused, not filtered.
+      const closed = await probePort('127.0.0.1', edge.httpPort, 2000);
+      assert.equal(closed.state, 'closed', JSON.stringify(closed));
+      assert.equal(closed.code, 'ECONNREFUSED');
+      await assert.rejects(plainGet(edge, HOSTS.app, '/'), { code: 'ECONNREFUSED' });
+      assert.equal((await probePort('127.0.0.1', edge.httpsPort, 2000)).state, 'open');
+      assert.equal((await get(edge, p.rootPem, HOSTS.app, '/')).status, 200, 'HTTPS keeps working');
+      assert.ok(lines.some((l) => l.includes(`plain-HTTP port ${edge.httpPort}`)), lines.join('\n'));
+    } finally {
+      await edge.close();
+    }
+  } finally {
+    await app.close();
+  }
+});
+
+test('fault http-port-closed with a fixed port: that port is reported and refuses; a port in use still fails the start', async () => {
+  const p = await pki();
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const taken = (holder.address() as AddressInfo).port;
+  try {
+    await assert.rejects(
+      startEdge({ httpsPort: 0, httpPort: taken, certs: new Map(), defaultCert: p.defaultCert, hosts: HOSTS, faults: ['http-port-closed'] }),
+      { code: 'EADDRINUSE' },
+    );
+  } finally {
+    await new Promise<void>((r) => holder.close(() => r()));
+  }
+  // Now free: the edge claims it, reports it, and leaves it closed.
+  const edge = await startEdge({ httpsPort: 0, httpPort: taken, certs: new Map(), defaultCert: p.defaultCert, hosts: HOSTS, faults: ['http-port-closed'] });
+  try {
+    assert.equal(edge.httpPort, taken);
+    assert.equal((await probePort('127.0.0.1', taken, 2000)).state, 'closed');
+  } finally {
+    await edge.close();
+  }
+});
+
+test("fault cert-default-deployer: the deployer host gets the edge's self-signed default certificate, the others the CA's", async () => {
+  const faults: FaultId[] = ['cert-default-deployer'];
+  const faulty = await createStackPki(HOSTS, faults);
+  const deployer = await backend('deployer');
+  try {
+    await withEdge(faults, async (edge, ca) => {
+      edge.routes.setUpstream(HOSTS.deployer, deployer.upstream);
+      // The suite's TLS probe and judgement, trusting only the run's root (as CA_FILE does).
+      const probe = await probeTls('127.0.0.1', edge.httpsPort, { servername: HOSTS.deployer, ca: [ca] });
+      assert.equal(probe.authorized, false);
+      assert.equal(probe.authorizationError, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+      const leaf = probe.chain[0];
+      assert.equal(leaf.subjectCN, 'TRAEFIK DEFAULT CERT');
+      assert.equal(leaf.selfSigned, true);
+      assert.equal(probe.chain.length, 1, 'no chain to the run CA');
+      assert.doesNotMatch(leaf.issuer, /gadgetbot-verify/);
+      const verdict = judgeTls({ ...probe, host: HOSTS.deployer }, { warnDays: 21, expectedIssuer: 'gadgetbot-verify' });
+      const text = verdict.problems.join('\n');
+      assert.match(text, new RegExp(`certificate does not cover ${HOSTS.deployer.replace(/\./g, '\\.')} \\(SAN: traefik\\.default`), text);
+      assert.match(text, /certificate is self-signed .*\(DEPTH_ZERO_SELF_SIGNED_CERT\)/, text);
+      assert.match(text, /issuer "CN=TRAEFIK DEFAULT CERT" does not contain "gadgetbot-verify"/, text);
+      await assert.rejects(get(edge, ca, HOSTS.deployer, '/api/health'), /self-signed|DEPTH_ZERO/i);
+      // The route itself works: only the certificate is wrong (a client that ignores it gets through).
+      const insecure = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest({ host: '127.0.0.1', port: edge.httpsPort, servername: HOSTS.deployer, rejectUnauthorized: false, agent: false,
+          headers: { host: `${HOSTS.deployer}:${edge.httpsPort}` } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        req.once('error', reject);
+        req.end();
+      });
+      assert.equal(insecure, 200);
+      for (const h of [HOSTS.app, HOSTS.auth]) {
+        const ok = await probeTls('127.0.0.1', edge.httpsPort, { servername: h, ca: [ca] });
+        assert.equal(ok.authorized, true, `${h}: ${ok.authorizationError}`);
+        assert.deepEqual(judgeTls({ ...ok, host: h }, { warnDays: 21, expectedIssuer: 'gadgetbot-verify' }).problems, []);
+      }
+    }, faulty);
+    // The edge alone also keeps the fault, whatever certificates it is handed (a healthy PKI here).
+    await withEdge(faults, async (edge, ca) => {
+      const probe = await probeTls('127.0.0.1', edge.httpsPort, { servername: HOSTS.deployer, ca: [ca] });
+      assert.equal(probe.chain[0]?.subjectCN, 'TRAEFIK DEFAULT CERT');
+    });
+  } finally {
+    await deployer.close();
   }
 });

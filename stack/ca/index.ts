@@ -43,7 +43,7 @@ export interface StackPki {
   intermediate: Authority;
   rootPem: string;
   intermediatePem: string;
-  /** Keyed by host name (lower case). */
+  /** Keyed by host name (lower case); under fault cert-default-deployer the deployer host has none. */
   leaves: Map<string, IssuedCert>;
   /** Served for an unknown or missing SNI, as Traefik does; not chained to the root. */
   defaultCert: IssuedCert;
@@ -192,17 +192,20 @@ export async function createStackPki(hosts: PkiHosts, faults: readonly FaultId[]
     notBefore: new Date(now.getTime() - HOUR),
     notAfter: new Date(now.getTime() + 90 * DAY),
   });
+  // Fault cert-default-deployer: the deployer host's certificate was never issued (ACME failed for it), so the
+  // edge has nothing for that SNI and falls back to its default certificate, as Traefik does.
+  const deployerIssued = !has(faults, 'cert-default-deployer');
   const [app, auth, deployer, defaultCert] = await Promise.all([
     issueLeaf(intermediate, appLeafPlan(hosts, faults, now)),
     issueLeaf(intermediate, healthy(hosts.auth)),
-    issueLeaf(intermediate, healthy(hosts.deployer)),
+    deployerIssued ? issueLeaf(intermediate, healthy(hosts.deployer)) : undefined,
     issueLeaf(null, { names: ['traefik.default'], notBefore: new Date(now.getTime() - HOUR), notAfter: new Date(now.getTime() + 365 * DAY) }, DEFAULT_CERT_DN),
   ]);
   const leaves = new Map<string, IssuedCert>([
     [hosts.app.toLowerCase(), app],
     [hosts.auth.toLowerCase(), auth],
-    [hosts.deployer.toLowerCase(), deployer],
   ]);
+  if (deployer) leaves.set(hosts.deployer.toLowerCase(), deployer);
   return { root, intermediate, rootPem: root.pem, intermediatePem: intermediate.pem, leaves, defaultCert };
 }
 

@@ -96,6 +96,7 @@ export class RouteTable {
 export interface EdgeHandle {
   host: string;
   httpsPort: number;
+  /** The plain-HTTP port; under fault http-port-closed the port the edge picked, with nothing listening. */
   httpPort: number;
   routes: RouteTable;
   /** Requests currently being forwarded to this upstream (responses not yet finished). */
@@ -148,7 +149,11 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
   routes.set(o.hosts.deployer, { upstream: null });
 
   const contexts = new Map<string, SecureContext>();
+  // Fault cert-default-deployer: no certificate for the deployer's SNI, so its visitors get the default one
+  // (the CA leaves it out too; this keeps the edge faithful whatever certificates it is handed).
+  const noCertFor = has(faults, 'cert-default-deployer') ? o.hosts.deployer.toLowerCase() : undefined;
   for (const [name, id] of o.certs) {
+    if (name.toLowerCase() === noCertFor) continue;
     contexts.set(name.toLowerCase(), createSecureContext({ key: id.keyPem, cert: id.chainPem, minVersion: 'TLSv1.2' }));
   }
 
@@ -276,11 +281,22 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
   const closeServer = (srv: HttpServer | HttpsServer) =>
     new Promise<void>((r) => (srv.listening ? srv.close(() => r()) : r()));
 
+  // Fault http-port-closed: Traefik without its `web` entrypoint. The port is still claimed for the target
+  // (EXPECTED_OPEN_PORTS lists it), so it is bound once to pick or check it, then released: connections to it
+  // are refused. Binding also makes a fixed port that someone else holds fail here, as it would when healthy.
+  const httpClosed = has(faults, 'http-port-closed');
+  const reserve = async (port: number) => {
+    const got = await listen(httpServer, port);
+    await closeServer(httpServer);
+    return got;
+  };
+
   let httpsPort = 0;
   let httpPort = 0;
   try {
     httpsPort = await listen(httpsServer, o.httpsPort);
-    httpPort = await listen(httpServer, o.httpPort);
+    httpPort = httpClosed ? await reserve(o.httpPort) : await listen(httpServer, o.httpPort);
+    if (httpClosed) log(`edge: fault http-port-closed: nothing listens on plain-HTTP port ${httpPort}`);
   } catch (e) {
     await Promise.all([closeServer(httpsServer), closeServer(httpServer)]);
     throw e;
