@@ -64,7 +64,7 @@ interface Rig {
   agent: HttpsAgent;
 }
 
-async function rig(o: { stopStart?: boolean; rotateSecret?: boolean; gapMs?: number; pauseMs?: number } = {}): Promise<Rig> {
+async function rig(o: { stopStart?: boolean; rotateSecret?: boolean; gapMs?: number; pauseMs?: number; healthFailing?: boolean } = {}): Promise<Rig> {
   const certs = new Map([...pki.leaves].map(([h, l]) => [h, { keyPem: l.keyPem, chainPem: l.chainPem }]));
   const edge = await startEdge({ httpsPort: 0, httpPort: 0, certs, defaultCert: pki.defaultCert, hosts: HOSTS });
   const appEnv: Record<string, string> = { PATH: process.env.PATH ?? '', BETTER_AUTH_SECRET: 'first-secret' };
@@ -100,6 +100,7 @@ async function rig(o: { stopStart?: boolean; rotateSecret?: boolean; gapMs?: num
     healthTimeoutMs: 15_000,
     unhealthyGraceMs: 1000,
     retryAfterSeconds: 7,
+    healthFailing: o.healthFailing,
   });
   edge.routes.setUpstream(HOSTS.deployer, { host: '127.0.0.2', port: deployer.port });
   return { edge, deployer, app, auth, appEnv, rotated, agent: new HttpsAgent({ keepAlive: true, ca: pki.rootPem }) };
@@ -343,4 +344,32 @@ test('auth stack deploy (Docker Compose): stop, pause, start on a new port; 503 
   assert.notEqual(r.auth.current!.port, old.port);
   assert.equal(old.proc.exitInfo?.code, 0);
   assert.equal((await call(r, HOSTS.auth, '/debug/healthz', { token: null })).status, 200);
+});
+
+test('fault deployer-health-failing: /api/health answers 503, the rest of the API keeps working (a deploy finishes)', async () => {
+  const r = await rig({ healthFailing: true });
+  try {
+    for (const path of ['/api/health', '/api/v1/health']) {
+      const h = await api(r, path, { token: null });
+      assert.equal(h.status, 503, `${path}: ${h.body}`);
+      assert.notEqual(h.body, 'OK');
+    }
+    const v = await api(r, '/api/v1/version');
+    assert.equal(v.status, 200);
+    assert.match(v.body, /^4\.0\.0-beta\./);
+    assert.equal((await api(r, '/api/v1/version', { token: null })).status, 401, 'auth still enforced');
+    const info = await api(r, '/api/v1/applications/appuuid000000000000000001');
+    assert.equal(info.status, 200);
+    assert.equal((JSON.parse(info.body) as { status: string }).status, 'running:healthy');
+    const old = r.app.current!;
+    const res = await api(r, '/api/v1/deploy?uuid=appuuid000000000000000001');
+    assert.equal(res.status, 200, res.body);
+    const { final } = await waitDeployment(r, (JSON.parse(res.body) as { deployments: { deployment_uuid: string }[] }).deployments[0].deployment_uuid);
+    assert.equal(final.status, 'finished', final.logs);
+    assert.notEqual(r.app.current!.port, old.port);
+    assert.equal((await call(r, HOSTS.app, '/x', { token: null })).status, 200, 'the deployed app serves');
+    assert.equal((await api(r, '/api/health', { token: null })).status, 503, 'and health still fails');
+  } finally {
+    await teardown(r);
+  }
 });

@@ -92,6 +92,8 @@ export interface DeployerOptions {
   drainTimeoutMs?: number;
   /** Seconds a client is told to wait (429 Retry-After). */
   retryAfterSeconds?: number;
+  /** Fault deployer-health-failing: `GET /api/health` answers 503; the rest of the API keeps working. */
+  healthFailing?: boolean;
   log?: (line: string) => void;
 }
 
@@ -340,7 +342,10 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const method = req.method ?? 'GET';
 
-    if (path === '/api/health' || path === '/api/v1/health') return text(res, 200, 'OK');
+    if (path === '/api/health' || path === '/api/v1/health') {
+      // Coolify's health route is a bare 'OK'; a broken instance (database or Redis down) fails it with a 503.
+      return o.healthFailing ? text(res, 503, 'Service Unavailable', 'text/plain; charset=UTF-8') : text(res, 200, 'OK');
+    }
     if (!path.startsWith('/api/')) {
       if (path === '/') {
         res.writeHead(302, { location: '/login', 'content-type': 'text/html; charset=UTF-8' });
