@@ -280,6 +280,29 @@ export interface PostgresOptions {
   timeoutMs?: number;
 }
 
+/** What fault `db-wrong-major` makes the reader see. */
+export const WRONG_MAJOR = { version: '16.4', versionNum: '160004', schema: 'gbv_fault' } as const;
+
+// The binaries are 17 only, so a 16.x server is emulated for the suite's reader alone: its search_path (in
+// database gadgetbot only) puts a schema first whose current_setting() and version() report 16.4. The names
+// are unqualified in the suite's queries, so they resolve there; the app's own role is untouched.
+const WRONG_MAJOR_SQL = `
+CREATE SCHEMA ${WRONG_MAJOR.schema};
+CREATE FUNCTION ${WRONG_MAJOR.schema}.current_setting(text) RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT CASE pg_catalog.lower($1)
+    WHEN 'server_version' THEN '${WRONG_MAJOR.version}'
+    WHEN 'server_version_num' THEN '${WRONG_MAJOR.versionNum}'
+    ELSE pg_catalog.current_setting($1) END
+$$;
+CREATE FUNCTION ${WRONG_MAJOR.schema}.version() RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT pg_catalog.replace(pg_catalog.version(),
+    'PostgreSQL ' || pg_catalog.split_part(pg_catalog.current_setting('server_version'), ' ', 1),
+    'PostgreSQL ${WRONG_MAJOR.version}')
+$$;
+GRANT USAGE ON SCHEMA ${WRONG_MAJOR.schema} TO gbv_reader;
+ALTER ROLE gbv_reader IN DATABASE gadgetbot SET search_path = ${WRONG_MAJOR.schema}, pg_catalog, public;
+`;
+
 export function listenAddresses(faults: readonly FaultId[] = []): string[] {
   return has(faults, 'db-port-exposed') ? [INTERNAL_HOST, PUBLIC_HOST] : [INTERNAL_HOST];
 }
@@ -327,6 +350,15 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresHandle>
     await stopProc(proc);
     throw new Error(`PostgreSQL: setting the run's passwords failed: ${(e as Error).message}`);
   }
+  if (has(o.faults, 'db-wrong-major')) {
+    try {
+      await withSocketClient(sock, o.port, 'gadgetbot', (c) => c.query(WRONG_MAJOR_SQL));
+    } catch (e) {
+      await stopProc(proc);
+      throw new Error(`PostgreSQL: applying fault db-wrong-major failed: ${(e as Error).message}`);
+    }
+    log('postgres: fault db-wrong-major: the reader role sees server_version 16.4');
+  }
 
   let stopped: Promise<void> | undefined;
   return {
@@ -347,7 +379,16 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresHandle>
   };
 }
 
-/** Applies the app's migrations with the DB faults (db-missing-table, db-unapplied-migration). */
+// A hand-edited table after the migrations ran (someone "fixed" a column in psql): battery life loses its
+// fractions, the image column is gone. Idempotent, and harmless when the table itself is absent.
+const COLUMN_DRIFT_SQL = `
+BEGIN;
+ALTER TABLE IF EXISTS gadgetbots ALTER COLUMN battery_life TYPE integer USING round(battery_life)::integer;
+ALTER TABLE IF EXISTS gadgetbots DROP COLUMN IF EXISTS image_url;
+COMMIT;
+`;
+
+/** Applies the app's migrations with the DB faults (db-missing-table, db-unapplied-migration, db-column-drift). */
 export async function migrateApp(databaseUrl: string, faults: readonly FaultId[] = []): Promise<void> {
   const { migrate } = (await import('../app/migrate.ts')) as {
     migrate: (url: string, opts?: { only?: number; skipTables?: string[] }) => Promise<void>;
@@ -356,6 +397,15 @@ export async function migrateApp(databaseUrl: string, faults: readonly FaultId[]
   if (has(faults, 'db-unapplied-migration')) opts.only = 1;
   if (has(faults, 'db-missing-table')) opts.skipTables = ['verifications'];
   await migrate(databaseUrl, opts);
+  if (has(faults, 'db-column-drift')) {
+    const c = new pg.Client({ connectionString: databaseUrl });
+    await c.connect();
+    try {
+      await c.query(COLUMN_DRIFT_SQL);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
 }
 
 /**
