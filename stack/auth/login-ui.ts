@@ -56,12 +56,25 @@ function qs(params: Record<string, string | undefined>): string {
   return s ? `?${s}` : '';
 }
 
-function html(ctx: Ctx, body: string, status = 200): void {
+const NO_SECURITY_HEADERS = 'auth-missing-security-headers';
+
+/**
+ * Fault `auth-missing-security-headers`. config.ts keeps only the fault ids it lists, so STACK_FAULTS (this
+ * process's env, like every service's) is read here as well.
+ */
+function securityHeadersOff(env: AuthEnv): boolean {
+  if ((env.faults as ReadonlySet<string>).has(NO_SECURITY_HEADERS)) return true;
+  return (process.env.STACK_FAULTS ?? '').split(',').some((f) => f.trim() === NO_SECURITY_HEADERS);
+}
+
+function writePage(ctx: Ctx, body: string, status: number, securityHeaders: boolean): void {
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.set('Cache-Control', 'no-store');
-  ctx.set('X-Frame-Options', 'DENY');
-  ctx.set('X-Content-Type-Options', 'nosniff');
+  if (securityHeaders) {
+    ctx.set('X-Frame-Options', 'DENY');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+  }
   ctx.set('Referrer-Policy', 'same-origin');
   ctx.body = body;
 }
@@ -101,6 +114,8 @@ function reauthRequired(i: InteractionLike): boolean {
 
 export function createLoginUi(deps: LoginUiDeps, provider: ProviderLike) {
   const { env, pool, log } = deps;
+  const securityHeaders = !securityHeadersOff(env);
+  const html = (ctx: Ctx, body: string, status = 200) => writePage(ctx, body, status, securityHeaders);
 
   // ---- the browser's Login V2 sessions: signed cookie with (id, secret token) pairs.
 
