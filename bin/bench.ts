@@ -108,7 +108,7 @@ const stackColdStart: Benchmark = {
       const readyMs = Date.now() - t0;
       // Serve one round of requests (as the suite's first checks would) before reading the peak.
       const resolver = new Resolver({ timeout: 1000, tries: 2 });
-      resolver.setServers([stack.env.DNS_SERVERS]);
+      resolver.setServers(stack.env.DNS_SERVERS.split(','));
       const agent = new Agent({
         connect: {
           ca: readFileSync(stack.env.CA_FILE, 'utf8'),

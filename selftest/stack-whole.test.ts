@@ -94,7 +94,10 @@ test('the real stack: env for the suite, every service reachable via DNS + CA, r
     assert.equal(env.APP_URL, `https://gadgetbot.stack.test:${stack.ports.https}`);
     assert.equal(env.AUTH_URL, `https://gadgetbot-auth.stack.test:${stack.ports.https}`);
     assert.equal(env.DEPLOYER_URL, `https://gadgetbot-coolify.stack.test:${stack.ports.https}`);
-    assert.equal(env.DNS_SERVERS, `127.0.0.1:${stack.ports.dns}`);
+    const dnsServers = env.DNS_SERVERS.split(',');
+    assert.equal(dnsServers.length, 2, 'two nameservers, as a real domain has');
+    assert.equal(dnsServers[0], `127.0.0.1:${stack.ports.dns}`);
+    assert.match(dnsServers[1]!, /^127\.0\.0\.1:\d+$/);
     assert.equal(env.RESOLVE_VIA_DNS_SERVERS, 'true');
     assert.equal(env.SERVER_ADDRESS, '127.0.0.1');
     assert.equal(env.EXPECTED_OPEN_PORTS, `${stack.ports.https},${stack.ports.http}`);

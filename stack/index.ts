@@ -5,7 +5,7 @@ import { appendFileSync, readdirSync, rmSync, writeFileSync, readFileSync } from
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createStackPki, writeCaFile } from './ca/index.ts';
-import { dnsRecordsFor, startDns, type DnsHandle } from './dns/index.ts';
+import { startNameservers, type DnsHandle } from './dns/index.ts';
 import { startEdge, type EdgeHandle } from './edge/index.ts';
 import { has, parseFaults, type FaultId } from './faults.ts';
 import { migrateApp, startPostgres, stopLeftoverPostgres, INTERNAL_HOST, PUBLIC_HOST, type PostgresHandle } from './postgres/index.ts';
@@ -317,7 +317,7 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       mark('ca');
       return { pki, caFile };
     });
-    const dnsP = startDns({ records: dnsRecordsFor(HOSTS, faults, PUBLIC_HOST), log }).then((d) => {
+    const dnsP = startNameservers({ hosts: HOSTS, faults, ip: PUBLIC_HOST, log }).then((d) => {
       dns = d;
       mark('dns');
       return d;
@@ -471,6 +471,7 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
         },
         auth: { uuid: secrets.authUuid, name: 'zitadel-stack', host: HOSTS.auth, supervisor: auth!, pauseMs: authPauseMs },
         healthTimeoutMs,
+        healthFailing: has(faults, 'deployer-health-failing'),
         log,
       });
       edgeH.routes.setUpstream(HOSTS.deployer, { host: INTERNAL_HOST, port: deployer.port });
@@ -490,7 +491,7 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       DEPLOYER_URL: urls.deployer,
       HTTP_PORT: String(edgeH.httpPort),
       EXPECTED_IPS: PUBLIC_HOST,
-      DNS_SERVERS: dnsH.server,
+      DNS_SERVERS: dnsH.servers.join(','),
       RESOLVE_VIA_DNS_SERVERS: 'true',
       CA_FILE: caFile,
       EXPECTED_CERT_ISSUER: 'gadgetbot-verify',

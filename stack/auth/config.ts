@@ -10,6 +10,7 @@ export const AUTH_FAULTS = [
   'wrong-password-accepted',
   'auth-healthz-failing',
   'auth-upgrade-changes-issuer',
+  'auth-missing-security-headers',
 ] as const;
 export type AuthFault = (typeof AUTH_FAULTS)[number];
 
