@@ -19,6 +19,8 @@ export interface Target {
   exposure: { serverAddress?: string; expectedOpenPorts: number[]; forbiddenPorts: number[] };
   budgets: { responseMs: number; redeployDowntimeMs: number; authMaintenanceWindowMs: number };
   chromiumPath?: string; testDataPrefix: string;
+  /** A saved session must have at least this many hours left (Better Auth's default session lasts 7 days). */
+  sessionMinHours: number;
 }
 
 export class ConfigError extends Error {
@@ -45,6 +47,7 @@ export const DEFAULTS = {
   BUDGET_REDEPLOY_DOWNTIME_MS: 10_000,
   AUTH_MAINTENANCE_WINDOW_MS: 60_000,
   TEST_DATA_PREFIX: 'gbv-',
+  SESSION_MIN_HOURS: 24,
 } as const;
 
 // Empty strings count as "not set": .env files often carry `VAR=` placeholders.
@@ -145,6 +148,7 @@ const schema = z.object({
   AUTH_MAINTENANCE_WINDOW_MS: opt(intIn(0, 3_600_000)),
   CHROMIUM_PATH: opt(readableFile('Chromium binary', false)),
   TEST_DATA_PREFIX: opt(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,15}$/i, 'must be 1..16 characters of letters, digits, _ or - (it prefixes every test record)')),
+  SESSION_MIN_HOURS: opt(intIn(0, 8760)),
 });
 
 /** Every variable the schema reads (documented in .env.example). */
@@ -223,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
     },
     chromiumPath: v.CHROMIUM_PATH,
     testDataPrefix: v.TEST_DATA_PREFIX ?? DEFAULTS.TEST_DATA_PREFIX,
+    sessionMinHours: v.SESSION_MIN_HOURS ?? DEFAULTS.SESSION_MIN_HOURS,
   };
 }
 
@@ -303,6 +308,7 @@ export function describeTarget(t: Target): Record<string, string> {
     AUTH_MAINTENANCE_WINDOW_MS: String(t.budgets.authMaintenanceWindowMs),
     CHROMIUM_PATH: t.chromiumPath ?? '(auto)',
     TEST_DATA_PREFIX: t.testDataPrefix,
+    SESSION_MIN_HOURS: String(t.sessionMinHours),
   };
   return d;
 }

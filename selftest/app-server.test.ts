@@ -44,6 +44,10 @@ let idp: HttpsServer | undefined;
 let issuer: string;
 let idpAgent: Agent | undefined;
 let nextAccount = 'admin';
+/** Whether the IdP insists on PKCE from the public client (oidc-provider's default); off only for `no-pkce`. */
+let idpRequiresPkce = true;
+/** What the IdP's token endpoint last received: whether a code_verifier came with the code. */
+let lastCodeExchange: { codeVerifier: boolean } | undefined;
 const apps: App[] = [];
 let browser: Browser | undefined;
 
@@ -123,6 +127,7 @@ async function startIdp(tls: { certPem: string; keyPem: string }): Promise<void>
     jwks: { keys: [jwk] },
     cookies: { keys: ['selftest-cookie-key'] },
     features: { devInteractions: { enabled: false } },
+    pkce: { required: () => idpRequiresPkce },
     conformIdTokenClaims: false, // claims in the id_token, like Zitadel's "user info inside ID token"
     claims: { openid: ['sub', ROLES], email: ['email', 'email_verified'], profile: ['name'] },
     routes: {
@@ -141,6 +146,9 @@ async function startIdp(tls: { certPem: string; keyPem: string }): Promise<void>
         },
       };
     },
+  });
+  provider.on('grant.success', (ctx: { oidc: { params?: Record<string, unknown> } }) => {
+    if (ctx.oidc.params?.grant_type === 'authorization_code') lastCodeExchange = { codeVerifier: !!ctx.oidc.params.code_verifier };
   });
   const callback = provider.callback();
   idp = createHttpsServer({ cert: tls.certPem, key: tls.keyPem }, async (req, res) => {
@@ -825,6 +833,67 @@ test('faults: each breakage shows where the suite looks for it', async () => {
   assert.match(cookieNamed(out.setCookies, SESSION) ?? '', /Max-Age=0/i);
   const still = JSON.parse((await call(`${faulty.base}/api/auth/get-session`, { cookies: onlyToken(viewer) })).body);
   assert.equal(still?.user?.email, accounts.viewer!.email);
+});
+
+test('faults no-pkce, no-csrf-check, cookie-no-secure-prefix, session-short-lived: sign-in still works, each breakage shows', async () => {
+  const f = await startApp(['no-pkce', 'no-csrf-check', 'cookie-no-secure-prefix', 'session-short-lived'], { NODE_ENV: 'production' });
+
+  // no-pkce: the authorize URL carries state but no PKCE challenge ...
+  nextAccount = 'admin';
+  const refused = await startSignIn(f);
+  const keys = [...refused.url.searchParams.keys()].sort();
+  assert.deepEqual(keys, ['client_id', 'redirect_uri', 'response_type', 'scope', 'state'], refused.url.href);
+  // ... which an IdP that requires PKCE for public clients (Zitadel, healthy stand-in) refuses: the fault needs both halves.
+  const back = await authorize(refused.url.href);
+  assert.equal(back.searchParams.get('error'), 'invalid_request', back.href);
+  assert.match(back.searchParams.get('error_description') ?? '', /PKCE/);
+
+  idpRequiresPkce = false;
+  let jar: Jar;
+  let callback: Res;
+  try {
+    lastCodeExchange = undefined;
+    ({ jar, callback } = await signIn(f, 'admin'));
+  } finally {
+    idpRequiresPkce = true;
+  }
+  assert.equal(callback.headers.location, '/admin');
+  assert.deepEqual(lastCodeExchange, { codeVerifier: false }, 'the token exchange carried a code_verifier');
+
+  // cookie-no-secure-prefix: every cookie without __Secure-, still Secure, HttpOnly, SameSite=Lax
+  const names = [...refused.res.setCookies, ...callback.setCookies].map((c) => c.split('=', 1)[0]!);
+  assert.ok(names.includes('better-auth.state') && names.includes('better-auth.session_token'), names.join(', '));
+  assert.deepEqual(names.filter((n) => n.startsWith('__Secure-')), []);
+  const token = cookieNamed(callback.setCookies, 'better-auth.session_token')!;
+  assert.match(token, /;\s*Secure/i);
+  assert.match(token, /;\s*HttpOnly/i);
+  assert.match(token, /SameSite=Lax/i);
+
+  // session-short-lived: cookie and server session end 2 minutes after sign-in (healthy: 7 days)
+  assert.equal(Number(/Max-Age=(\d+)/i.exec(token)?.[1]), 120);
+  const s = await call(`${f.base}/api/auth/get-session?disableCookieCache=true`, { cookies: jar });
+  assert.equal(s.status, 200, s.body);
+  const session = JSON.parse(s.body) as { user: { email: string }; session: { expiresAt: string } };
+  assert.equal(session.user.email, accounts.admin!.email);
+  const left = Date.parse(session.session.expiresAt) - Date.now();
+  assert.ok(left > 60_000 && left <= 120_000, `session expires in ${Math.round(left / 1000)} s (expected about 120 s)`);
+  const row = await pool!.query<{ left: number }>(
+    'SELECT extract(epoch FROM s.expires_at - now())::float AS left FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1 ORDER BY s.created_at DESC LIMIT 1',
+    [accounts.admin!.email],
+  );
+  assert.ok(row.rows[0]!.left > 60 && row.rows[0]!.left <= 121, `sessions.expires_at is ${row.rows[0]!.left} s ahead`);
+
+  // no-csrf-check: a cross-site call carrying the session cookie is answered (the healthy app says 403, above)
+  const cross = await rpc(f, 'list', {}, jar, { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' });
+  assert.equal(cross.status, 200, cross.body);
+  assert.ok(Array.isArray(JSON.parse(cross.body).json));
+  const noOrigin = await rpc(f, 'list', {}, jar, { origin: 'https://evil.example' });
+  assert.equal(noOrigin.status, 200, noOrigin.body);
+  // ... while a request without a session is still refused: only the cross-site check is gone
+  assert.equal((await rpc(f, 'list', {}, undefined, { origin: 'https://evil.example' })).status, 401);
+
+  f.proc.kill('SIGTERM');
+  assert.equal(await f.exited, 0);
 });
 
 test('NODE_ENV=production: Better Auth rate-limits sign-in (3 per 10 s per client IP), as the real app does', async () => {

@@ -381,15 +381,18 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
   // Fault instances run beside the healthy one on the same database (as a redeploy overlap would).
   let faulty1: Auth;
   let faulty2: Auth;
+  let faulty3: Auth;
   let config: oidc.Configuration;
   const retired: Auth[] = [];
 
   before(async () => {
     db = await startPostgres();
-    [auth, faulty1, faulty2] = await Promise.all([
+    [auth, faulty1, faulty2, faulty3] = await Promise.all([
       Auth.start(db.url),
       Auth.start(db.url, ['login-v1', 'issuer-mismatch', 'auth-method-basic', 'auth-not-ready']),
       Auth.start(db.url, ['redirect-uri-unregistered']),
+      // An app fault too: the stand-in reads its half (PKCE no longer required) from the same STACK_FAULTS.
+      Auth.start(db.url, ['no-pkce', 'no-csrf-check']),
     ]);
     config = await rpConfig(() => auth);
   });
@@ -697,9 +700,8 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
 
   describe('faults', () => {
     it('share one signing key among instances started together', async () => {
-      const jwks = await Promise.all([auth, faulty1, faulty2].map(async (a) => (await new Browser(a).go(`${AUTH_URL}/oauth/v2/keys`)).body));
-      assert.deepEqual(JSON.parse(jwks[1]), JSON.parse(jwks[0]));
-      assert.deepEqual(JSON.parse(jwks[2]), JSON.parse(jwks[0]));
+      const jwks = await Promise.all([auth, faulty1, faulty2, faulty3].map(async (a) => (await new Browser(a).go(`${AUTH_URL}/oauth/v2/keys`)).body));
+      for (const other of jwks.slice(1)) assert.deepEqual(JSON.parse(other), JSON.parse(jwks[0]));
     });
 
     it('login-v1, issuer-mismatch, auth-method-basic, auth-not-ready', async () => {
@@ -746,6 +748,38 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
       assert.equal(((await token.body.json()) as { error: string }).error, 'invalid_client');
     });
 
+    it('no-pkce: the public client signs in without PKCE; a challenge that is sent is still checked', async () => {
+      const b = new Browser(faulty3);
+      const url = new URL(rawAuthorizeUrl({ state: 'st-no-pkce' }));
+      url.searchParams.delete('code_challenge');
+      url.searchParams.delete('code_challenge_method');
+      // The healthy instance refuses this very URL (see "requires PKCE S256"); this one goes on to Login V2.
+      const { callback } = await loginV2(b, url.href, ADMIN);
+      const cb = new URL(callback);
+      assert.equal(`${cb.origin}${cb.pathname}`, REDIRECT_URI);
+      assert.equal(cb.searchParams.get('error'), null, callback);
+      assert.equal(cb.searchParams.get('state'), 'st-no-pkce');
+      const exchange = (code: string, extra: Record<string, string> = {}) =>
+        request(faulty3.local(`${AUTH_URL}/oauth/v2/token`), {
+          method: 'POST',
+          headers: { ...EDGE_HEADERS, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, client_id: CLIENT_ID, ...extra }).toString(),
+        });
+      // No code_verifier at all: tokens anyway, for whoever holds the code.
+      const token = await exchange(cb.searchParams.get('code')!);
+      assert.equal(token.statusCode, 200);
+      const tokens = (await token.body.json()) as { id_token?: string; access_token?: string };
+      assert.ok(tokens.id_token && tokens.access_token, 'no tokens for a PKCE-less code');
+
+      // With a challenge, the verifier is still required (the SSO session skips the password this time).
+      const withPkce = await b.follow(rawAuthorizeUrl());
+      const cb2 = new URL(withPkce.at(-1)!.location!);
+      assert.equal(`${cb2.origin}${cb2.pathname}`, REDIRECT_URI);
+      const refused = await exchange(cb2.searchParams.get('code')!);
+      assert.equal(refused.statusCode, 400);
+      assert.equal(((await refused.body.json()) as { error: string }).error, 'invalid_grant');
+    });
+
     it('redirect-uri-unregistered', async () => {
       const b = new Browser(faulty2);
       const r = await b.go(rawAuthorizeUrl());
@@ -766,7 +800,7 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
   });
 
   it('logs JSON lines only, and never a password', async () => {
-    const all = [auth, faulty1, faulty2, ...retired];
+    const all = [auth, faulty1, faulty2, faulty3, ...retired];
     for (const a of all) assert.equal(await a.stop(), 0);
     for (const a of all)
       for (const line of a.stdout.split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);

@@ -62,6 +62,10 @@ describe('loadConfig', () => {
     assert.deepEqual(t.exposure, { serverAddress: '127.0.0.1', expectedOpenPorts: [8443, 8080], forbiddenPorts: [5432, 3000] });
     assert.deepEqual(t.budgets, { responseMs: 3000, redeployDowntimeMs: 10_000, authMaintenanceWindowMs: 60_000 });
     assert.equal(t.testDataPrefix, 'gbv-');
+    assert.equal(t.sessionMinHours, 24, 'SESSION_MIN_HOURS defaults to a day');
+    assert.equal(loadConfig({ ...goodEnv(), SESSION_MIN_HOURS: '168' }).sessionMinHours, 168);
+    assert.equal(loadConfig({ ...goodEnv(), SESSION_MIN_HOURS: ' 0 ' }).sessionMinHours, 0);
+    assert.equal(describeTarget(loadConfig({ ...goodEnv(), SESSION_MIN_HOURS: '48' })).SESSION_MIN_HOURS, '48');
   });
 
   test('minimal production environment: only the four required variables', () => {
@@ -120,6 +124,8 @@ describe('loadConfig', () => {
     ['TEST_DATA_PREFIX', 'has space', /prefixes every test record/],
     ['RUN_ID', 'a/b', /A-Z a-z 0-9/],
     ['SERVER_ADDRESS', 'bad host!', /not a host name or IP/],
+    ['SESSION_MIN_HOURS', '2h', /"2h" is not a whole number in 0\.\.8760/],
+    ['SESSION_MIN_HOURS', '9000', /whole number in 0\.\.8760/],
   ];
   for (const [name, value, why] of bad) {
     test(`bad ${name}=${JSON.stringify(value)} is named`, () => {

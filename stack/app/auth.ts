@@ -1,5 +1,6 @@
 // Better Auth as the real app configures it (sessions in PostgreSQL, Zitadel through generic OAuth with
 // PKCE, 5-minute cookie cache), mapped onto the real schema's plural, snake_case tables.
+// Faults here are misconfigurations of Better Auth itself, each one option away from the healthy setup.
 import { betterAuth } from 'better-auth';
 import { genericOAuth } from 'better-auth/plugins/generic-oauth';
 import type pg from 'pg';
@@ -17,6 +18,9 @@ export interface AuthConfig {
 
 const ts = { createdAt: 'created_at', updatedAt: 'updated_at' } as const;
 
+/** Fault `session-short-lived`: a session (and its cookie) lasts this long instead of Better Auth's 7 days. */
+export const SHORT_SESSION_SECONDS = 120;
+
 export function createAuth(cfg: AuthConfig) {
   const { faults } = cfg;
   return betterAuth({
@@ -32,6 +36,9 @@ export function createAuth(cfg: AuthConfig) {
       modelName: 'sessions',
       fields: { expiresAt: 'expires_at', ipAddress: 'ip_address', userAgent: 'user_agent', userId: 'user_id', ...ts },
       cookieCache: { enabled: true, maxAge: 5 * 60 },
+      // Fault `session-short-lived`: `expiresIn` set in seconds where minutes or days were meant. Without
+      // it Better Auth's default applies (7 days, refreshed daily while used).
+      ...(faults.has('session-short-lived') ? { expiresIn: SHORT_SESSION_SECONDS } : {}),
     },
     account: {
       modelName: 'accounts',
@@ -57,6 +64,10 @@ export function createAuth(cfg: AuthConfig) {
       disableOriginCheck: faults.has('open-redirect'),
       disableCSRFCheck: false,
       cookies: {},
+      // Fault `cookie-no-secure-prefix`: no `__Secure-` prefix on any cookie. Better Auth would also drop the
+      // Secure attribute with it; it is kept, so the prefix is the only thing missing (and over HTTPS the
+      // cookies keep working).
+      ...(faults.has('cookie-no-secure-prefix') ? { useSecureCookies: false, defaultCookieAttributes: { secure: true } } : {}),
     },
     databaseHooks: faults.has('signout-keeps-session')
       ? {
@@ -81,7 +92,9 @@ export function createAuth(cfg: AuthConfig) {
             discoveryUrl: `${cfg.issuerUrl}/.well-known/openid-configuration`,
             clientId: cfg.clientId,
             scopes: ['openid', 'profile', 'email', 'offline_access'],
-            pkce: true,
+            // Fault `no-pkce`: no code_challenge in the authorize URL, no code_verifier at the token exchange
+            // (the auth server stops requiring PKCE under the same fault, so sign-in still works).
+            pkce: !faults.has('no-pkce'),
             redirectURI: `${cfg.appUrl}/api/auth/callback/zitadel`,
             // The real app (better-auth 1.4) sends no nonce and signs out locally only.
             disableIdTokenNonceBinding: true,

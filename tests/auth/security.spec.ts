@@ -94,10 +94,16 @@ test.describe('sign-in hardening', () => {
     const state = p.get('state') ?? '';
     if (!state) problems.push('authorize URL has no state: an attacker can make a victim\'s browser complete the attacker\'s sign-in (login CSRF)');
     else if (state.length < 16) problems.push(`authorize state is only ${state.length} characters: guessable, so it no longer ties the callback to this browser (login CSRF)`);
-    if (p.get('code_challenge_method') !== 'S256')
-      problems.push(`authorize URL has code_challenge_method=${p.get('code_challenge_method') ?? '(none)'} (expected S256): an intercepted authorization code could be exchanged for tokens by whoever holds it`);
-    if (!/^[A-Za-z0-9_-]{43,128}$/.test(p.get('code_challenge') ?? ''))
-      problems.push('authorize URL has no valid PKCE code_challenge: an intercepted authorization code could be exchanged for tokens by whoever holds it');
+    const challenge = p.get('code_challenge');
+    const method = p.get('code_challenge_method');
+    const stolenCode = 'an intercepted authorization code could be exchanged for tokens by whoever holds it';
+    if (!challenge) {
+      // One line for PKCE switched off altogether: the missing code_challenge is the finding, not its method.
+      problems.push(`authorize URL has no PKCE code_challenge${method ? '' : ' (nor code_challenge_method)'}: sign-in runs without PKCE, so ${stolenCode}`);
+    } else {
+      if (!/^[A-Za-z0-9_-]{43,128}$/.test(challenge)) problems.push(`authorize URL has a malformed PKCE code_challenge (${challenge.length} characters): ${stolenCode}`);
+      if (method !== 'S256') problems.push(`authorize URL has code_challenge_method=${method ?? '(none, i.e. plain)'} (expected S256): ${stolenCode}`);
+    }
     if (p.get('response_type') !== 'code') problems.push(`authorize URL asks for response_type=${p.get('response_type')} (expected code): tokens would travel in the URL`);
     const cb = `${target.appUrl}/api/auth/callback/zitadel`;
     if (p.get('redirect_uri') !== cb) problems.push(`authorize redirect_uri is ${p.get('redirect_uri')} (expected ${cb})`);

@@ -1,15 +1,43 @@
 // Sessions without a password in sight: the redirect for strangers, and a saved session that survives
-// a new context and a browser restart (only a cookie with an expiry does).
+// a new context (for days, not minutes) and a browser restart (only a cookie with an expiry does).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { test, expect, storageStatePath } from '../../fixtures/test.ts';
-import { readStorageState } from '../../fixtures/auth-state.ts';
+import { cookieHeaderFor, readStorageState, storageStateAgeMs } from '../../fixtures/auth-state.ts';
 import { AdminLayout } from '../../fixtures/pages/index.ts';
+import type { Target } from '../../helpers/config.ts';
 import { request } from '../../helpers/http.ts';
 
 test.describe.configure({ mode: 'parallel' });
+
+/** "40 s", "2 min", "167 h". Hours, never days: "expires in N days" reads as a certificate's (helpers/diagnosis.ts). */
+function span(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
+  const min = Math.round(ms / 60_000);
+  return min < 120 ? `${min} min` : `${Math.round(ms / 3_600_000)} h`;
+}
+
+/**
+ * The server's expiry of the session a cookie names (Better Auth's get-session, bypassing its cookie cache),
+ * asked from Node: the answer carries the session token too, which must not land in a browser trace. Only
+ * `expiresAt` is kept. A 429 from Better Auth's rate limiter is waited out as its Retry-After says.
+ */
+async function sessionExpiry(t: Target, cookie: string): Promise<{ status: number; expiresAt?: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await request(t, `${t.appUrl}/api/auth/get-session?disableCookieCache=true`, { headers: { accept: 'application/json' }, cookie });
+    if (res.status === 429 && attempt < 3) {
+      const ra = Number(res.headers['retry-after'] ?? res.headers['x-retry-after']);
+      await new Promise((r) => setTimeout(r, Math.min(15_000, Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000)));
+      continue;
+    }
+    let at: unknown;
+    try { at = (JSON.parse(res.body) as { session?: { expiresAt?: unknown } } | null)?.session?.expiresAt; } catch { at = undefined; }
+    const ms = typeof at === 'string' || typeof at === 'number' ? new Date(at).getTime() : NaN;
+    return { status: res.status, ...(Number.isFinite(ms) ? { expiresAt: ms } : {}) };
+  }
+}
 
 test.describe('without a session', () => {
   test.use({ storageState: { cookies: [], origins: [] } });
@@ -35,12 +63,25 @@ test.describe('with the saved admin session', () => {
   test.use({ role: 'admin' });
 
   test('a new browser context from the saved state is still signed in', { tag: '@smoke' }, async ({ browser, target }) => {
+    const savedAgo = span(storageStateAgeMs('admin', target));
     const context = await browser.newContext({ storageState: storageStatePath('admin', target) });
     try {
       const page = await context.newPage();
       await page.goto(`${target.appUrl}/admin`);
-      await expect(page).toHaveURL((u) => u.pathname === '/admin');
+      await expect(page, `a new context from the admin state saved ${savedAgo} ago was sent to sign in again: `
+        + `the saved session ended within ${savedAgo} (expired, or revoked on the server)`).toHaveURL((u) => u.pathname === '/admin');
       await expect(new AdminLayout(page, target.appUrl).userMenuButton()).toBeVisible();
+
+      await test.step(`the session has at least SESSION_MIN_HOURS (${target.sessionMinHours} h) left`, async () => {
+        const cookie = cookieHeaderFor(await context.cookies(target.appUrl), `${target.appUrl}/api/auth/get-session`);
+        const s = await sessionExpiry(target, cookie);
+        expect(s.status, `GET /api/auth/get-session from the new context answered ${s.status}`).toBe(200);
+        expect(s.expiresAt, 'get-session from the new context names no session (or no session.expiresAt) although /admin rendered signed in').toBeDefined();
+        const left = s.expiresAt! - Date.now();
+        test.info().annotations.push({ type: 'session expires in', description: span(left) });
+        expect(left >= target.sessionMinHours * 3_600_000, `the saved session expires in ${span(left)} (< ${target.sessionMinHours} h): `
+          + `users are signed out after ${left < 3_600_000 ? 'minutes' : 'hours'} (Better Auth's session.expiresIn is too short; its default is 7 days)`).toBe(true);
+      });
     } finally {
       await context.close();
     }
