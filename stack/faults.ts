@@ -316,7 +316,7 @@ export const FAULTS: readonly Fault[] = [
   {
     id: 'session-short-lived',
     owner: 'app',
-    breaks: 'sessions expire 2 minutes after sign-in (expiresIn misconfigured)',
+    breaks: 'sessions expire 10 minutes after sign-in (expiresIn misconfigured)',
     promise: 'a saved session stays signed in for days (at least SESSION_MIN_HOURS)',
   },
 ];

@@ -19,7 +19,8 @@ export interface AuthConfig {
 const ts = { createdAt: 'created_at', updatedAt: 'updated_at' } as const;
 
 /** Fault `session-short-lived`: a session (and its cookie) lasts this long instead of Better Auth's 7 days. */
-export const SHORT_SESSION_SECONDS = 120;
+// Ten minutes: long enough that a fault-matrix run finishes inside it, short enough to be unmistakable.
+export const SHORT_SESSION_SECONDS = 600;
 
 export function createAuth(cfg: AuthConfig) {
   const { faults } = cfg;

@@ -11,6 +11,7 @@ export const AUTH_FAULTS = [
   'auth-healthz-failing',
   'auth-upgrade-changes-issuer',
   'auth-missing-security-headers',
+  'no-pkce',
 ] as const;
 export type AuthFault = (typeof AUTH_FAULTS)[number];
 

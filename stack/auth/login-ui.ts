@@ -58,13 +58,9 @@ function qs(params: Record<string, string | undefined>): string {
 
 const NO_SECURITY_HEADERS = 'auth-missing-security-headers';
 
-/**
- * Fault `auth-missing-security-headers`. config.ts keeps only the fault ids it lists, so STACK_FAULTS (this
- * process's env, like every service's) is read here as well.
- */
+/** Fault `auth-missing-security-headers`. */
 function securityHeadersOff(env: AuthEnv): boolean {
-  if ((env.faults as ReadonlySet<string>).has(NO_SECURITY_HEADERS)) return true;
-  return (process.env.STACK_FAULTS ?? '').split(',').some((f) => f.trim() === NO_SECURITY_HEADERS);
+  return env.faults.has(NO_SECURITY_HEADERS);
 }
 
 function writePage(ctx: Ctx, body: string, status: number, securityHeaders: boolean): void {

@@ -79,11 +79,8 @@ export function createProvider(deps: ProviderDeps): ProviderLike {
     : `${env.appUrl}/api/auth/callback/zitadel`;
   const rolesClaims = [ROLES_CLAIM, projectRolesClaim(instance.projectId)];
   // Fault `no-pkce` (app and auth together): the public client no longer has to send a code_challenge. A
-  // request that does send one is still checked. The fault is not among config.ts' AUTH_FAULTS, so it is also
-  // read from STACK_FAULTS, which every service gets whole.
-  const pkceOptional =
-    (env.faults as ReadonlySet<string>).has('no-pkce') ||
-    (process.env.STACK_FAULTS ?? '').split(',').some((f) => f.trim() === 'no-pkce');
+  // request that does send one is still checked.
+  const pkceOptional = env.faults.has('no-pkce');
 
   // Login V2 is required: even with a live SSO session the browser visits the login UI, which then carries
   // on without asking anything. prompt=none never interacts, so a silent request still works.
