@@ -243,6 +243,14 @@ export const RULES: DiagnosisRule[] = [
     fix: 'Sign out through Better Auth (POST /api/auth/sign-out) so the session row is deleted, not just the cookie.',
   },
   {
+    id: 'session-short-lived',
+    category: 'authorization',
+    // Hours and minutes only: "expires in N days" is a certificate's (cert-expiring-soon).
+    match: [/session\.expiresIn|signed out after (minutes|hours)|session\w*\b[^\n]*\bexpires in \d+ (s|min|h)\b/i],
+    cause: 'Sessions end after minutes or hours instead of days: Better Auth\'s session.expiresIn is set too short (it is in seconds; the default is 7 days).',
+    fix: "Remove the session.expiresIn override from the app's Better Auth config (or give it seconds: 60 * 60 * 24 * 7) and redeploy.",
+  },
+  {
     id: 'session-cookie-not-persistent',
     category: 'authorization',
     match: [/Max-Age|no expiry|Expires\b[^\n]*cookie|cookie\b[^\n]*\b(not persistent|persistent|Expires)/i],
