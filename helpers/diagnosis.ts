@@ -136,7 +136,7 @@ export const RULES: DiagnosisRule[] = [
   {
     id: 'app-404-path-prefix',
     category: 'availability',
-    match: [/PathPrefix|path prefix/i, /\b(GET|HEAD) (https?:\/\/[^\s/]+)?\/?(\s|$)[^\n]*\b404\b/i, /\b404\b[^\n]*\b(home|root|front) page\b/i, /answered 404\b(?![^\n]*\/api\/rpc)/i, /Expected: 200\s+Received: 404/],
+    match: [/PathPrefix|path prefix/i, /\b(GET|HEAD) (https?:\/\/[^\s/]+)?\/?(\s|$)[^\n]*\b404\b/i, /\b404\b[^\n]*\b(home|root|front) page\b/i, /answered 404\b(?![^\n]*(\/api\/rpc|instead of redirecting))/i, /Expected: 200\s+Received: 404/],
     cause: 'The app host answers 404 at the edge although the container is healthy: the Coolify domain field lacks https://, so Traefik\'s rule becomes Host(``) && PathPrefix(`<host>`) and nothing routes the host itself.',
     fix: 'In Coolify set the domain to https://<app host> (with the protocol, not just the name), save and redeploy; Traefik\'s router rule must read Host(`<app host>`).',
   },

@@ -97,7 +97,7 @@ test('fault matrix: table and coverage', async (t) => {
     const row: MatrixRow = { name: `healthy #${j.i + 1}`, faults: [], projects: ALL_PROJECTS, mustFail: [], mustPass: [] };
     try {
       const run = await runSuite({ projects: ALL_PROJECTS, timeoutMs: 540_000 });
-      return { row, run, observed: [`${run.outcomes.filter((o) => o.result === 'passed').length}/${run.outcomes.length} passed`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED) };
+      return { row, run, observed: [`${run.outcomes.filter((o) => o.result === 'passed').length}/${run.outcomes.length} passed`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED, run.verdictLine) };
     } catch (e) {
       return { row, problems: [`run failed: ${(e as Error).message.slice(0, 600)}`], observed: [] };
     }

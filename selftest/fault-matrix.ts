@@ -237,10 +237,7 @@ export const NOT_FAULT_GUARDED: { title: RegExp; reason: string; skipsOnStack?: 
     reason: 'compares several DNS servers; the embedded stack has one, so the check skips itself (a second, disagreeing server would need stack/dns)',
     skipsOnStack: true,
   },
-  {
-    title: /edge\.spec\.ts › .*(app|auth) host: sends HSTS/,
-    reason: 'advisory by design (annotates a warning, never fails); HSTS is enforced by security-headers.spec.ts, guarded by missing-security-headers',
-  },
+
   // The deployer host has no fault of its own yet: one needs stack/dns, stack/ca or stack/deployer, which belong
   // to the stack-infrastructure engineer (requested: deployer-health-failing, dns-missing-deployer, cert-expired on the deployer host).
   {

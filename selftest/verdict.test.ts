@@ -51,6 +51,8 @@ const SAMPLES: [string, string][] = [
   ['gadgetbot.stack.test: GET / answered 500 (the container healthcheck curl -f would fail)', 'app-unhealthy'],
   ['container gadgetbot-app is unhealthy, rolling back', 'healthcheck-needs-curl'],
   ['gadgetbot.stack.test: plain HTTP on port 8080 answered 200 instead of redirecting to https (the site is served unencrypted)', 'no-https-redirect'],
+  // The edge answers the probe path itself (404) when nothing redirects: still the redirect, not the app's routing.
+  ['gadgetbot.stack.test: plain HTTP on port 8080 answered 404 instead of redirecting to https', 'no-https-redirect'],
   ['127.0.0.1: forbidden port 5432 is open', 'port-exposed'],
   ['gadgetbot.stack.test: no X-Content-Type-Options header', 'security-headers'],
   ['request to https://gadgetbot.stack.test:8443/ failed: connect ECONNREFUSED 127.0.0.3:8443', 'connection-refused'],

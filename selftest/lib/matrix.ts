@@ -1,5 +1,6 @@
 // Running and judging fault-matrix rows: one suite run per row (own stack), checked against the row's
 // expectations; a pool keeps a fixed number of runs going at once.
+import { RULES } from '../../helpers/diagnosis.ts';
 import type { Expectation, MatrixRow } from '../fault-matrix.ts';
 import { runSuite, type Outcome, type SuiteRun } from './run-suite.ts';
 
@@ -21,8 +22,22 @@ function firstLine(s: string, n = 160): string {
   return l.length > n ? `${l.slice(0, n - 1)}…` : l;
 }
 
+/**
+ * The VERDICT line of a failed run must say FAILED and carry the hint of one of the run's failures: the
+ * first thing CI and QA read must point at a cause the run actually found.
+ */
+export function judgeVerdict(verdictLine: string, outcomes: Outcome[]): string[] {
+  if (!/^VERDICT: FAILED/.test(verdictLine)) return [`the VERDICT line does not say FAILED: "${verdictLine.slice(0, 200)}"`];
+  const failedHints = new Set(outcomes.filter((o) => o.status === 'unexpected' && o.hint).map((o) => o.hint!));
+  if (!failedHints.size) return [];
+  const named = RULES.find((r) => verdictLine.includes(`[hint: ${r.cause}`));
+  if (!named) return [`the VERDICT line carries no hint although failures have (${[...failedHints].join(', ')}): "${verdictLine.slice(0, 300)}"`];
+  if (!failedHints.has(named.id)) return [`the VERDICT line's hint ${named.id} is not the hint of any failure (${[...failedHints].join(', ')})`];
+  return [];
+}
+
 /** Judges a run against a row. Returns the problems (empty = the row holds) and what was observed. */
-export function judgeRow(row: MatrixRow, outcomes: Outcome[]): { problems: string[]; observed: string[] } {
+export function judgeRow(row: MatrixRow, outcomes: Outcome[], verdictLine?: string): { problems: string[]; observed: string[] } {
   const problems: string[] = [];
   const observed: string[] = [];
   for (const e of row.mustFail) {
@@ -39,8 +54,11 @@ export function judgeRow(row: MatrixRow, outcomes: Outcome[]): { problems: strin
       } else if (e.message && !e.message.test(o.message)) {
         problems.push(`${o.title} failed, but its message does not match ${e.message}: ${firstLine(o.message, 400)}`);
         observed.push(`${short(o.title)}: failed, wrong message`);
+      } else if (e.hint && o.hint !== e.hint) {
+        problems.push(`${o.title} failed as expected, but its diagnosis hint is ${o.hint ?? '(none)'} instead of ${e.hint}: ${firstLine(o.message, 300)}`);
+        observed.push(`${short(o.title)}: failed, hint ${o.hint ?? 'none'} (want ${e.hint})`);
       } else {
-        observed.push(`${short(o.title)}: failed ✓ "${firstLine(o.message, 90)}"`);
+        observed.push(`${short(o.title)}: failed ✓ [${o.hint ?? 'no hint'}] "${firstLine(o.message, 90)}"`);
       }
     }
   }
@@ -54,6 +72,7 @@ export function judgeRow(row: MatrixRow, outcomes: Outcome[]): { problems: strin
     }
   }
   for (const o of outcomes) if (o.status === 'flaky' || o.retries > 0) problems.push(`${o.title} needed a retry (${o.status})`);
+  if (verdictLine !== undefined) problems.push(...judgeVerdict(verdictLine, outcomes));
   return { problems, observed };
 }
 
@@ -65,7 +84,7 @@ export async function runRow(row: MatrixRow, timeoutMs = 420_000): Promise<RowRe
   try {
     const extraArgs = row.workers ? [`--workers=${row.workers}`] : [];
     const run = await runSuite({ faults: row.faults, projects: row.projects, grep: row.grep, extraArgs, timeoutMs });
-    const { problems, observed } = judgeRow(row, run.outcomes);
+    const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
     return { row, run, problems, observed };
   } catch (e) {
     return { row, error: (e as Error).message, problems: [`run failed: ${firstLine((e as Error).message, 600)}`], observed: [] };
@@ -117,8 +136,9 @@ export function formatTable(results: RowResult[]): string {
 }
 
 /** A healthy run: every test passes on the first attempt; skips only where the suite says so by design. */
-export function judgeHealthy(outcomes: Outcome[], allowedSkips: { title: RegExp; skipsOnStack?: boolean }[]): string[] {
+export function judgeHealthy(outcomes: Outcome[], allowedSkips: { title: RegExp; skipsOnStack?: boolean }[], verdictLine?: string): string[] {
   const problems: string[] = [];
+  if (verdictLine !== undefined && !/^VERDICT: PASSED/.test(verdictLine)) problems.push(`the VERDICT line does not say PASSED: "${verdictLine.slice(0, 300)}"`);
   if (!outcomes.length) problems.push('no test ran');
   for (const o of outcomes) {
     if (o.status === 'flaky' || o.retries > 0) problems.push(`${o.project} › ${o.title}: flaky (passed on retry)`);

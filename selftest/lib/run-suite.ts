@@ -17,6 +17,8 @@ export interface Outcome {
   result: string;
   retries: number;
   message: string;
+  /** Id of the diagnosis hint the verdict reporter attached to the failure (annotation "diagnosis"). */
+  hint?: string;
 }
 
 export interface SuiteRun {
@@ -24,6 +26,8 @@ export interface SuiteRun {
   outcomes: Outcome[];
   stdout: string;
   durationMs: number;
+  /** The verdict reporter's one-line summary ("VERDICT: PASSED …" / "VERDICT: FAILED … [hint: …]"). */
+  verdictLine: string;
 }
 
 export interface RunOptions {
@@ -40,6 +44,7 @@ function flatten(suite: JSONReportSuite, path: string[], out: Outcome[]) {
   for (const spec of suite.specs ?? []) {
     for (const t of spec.tests) {
       const last = t.results[t.results.length - 1];
+      const diagnosis = [...(last?.annotations ?? []), ...(t.annotations ?? [])].find((a) => a.type === 'diagnosis');
       out.push({
         project: t.projectName,
         title: [...here, spec.title].join(' › '),
@@ -48,6 +53,7 @@ function flatten(suite: JSONReportSuite, path: string[], out: Outcome[]) {
         result: last?.status ?? 'skipped',
         retries: Math.max(0, t.results.length - 1),
         message: (last?.errors ?? []).map((e) => e.message ?? '').join('\n').replace(/\u001b\[[0-9;]*m/g, ''),
+        hint: diagnosis?.description?.split(':', 1)[0],
       });
     }
   }
@@ -64,7 +70,8 @@ export function readOutcomes(report: JSONReport): Outcome[] {
 export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
   const dir = mkdtempSync(join(tmpdir(), 'gbv-run-'));
   const jsonFile = join(dir, 'results.json');
-  const args = ['playwright', 'test', '--reporter=json', '--retries=0', ...(opts.extraArgs ?? [])];
+  // The verdict reporter as CI runs it (hints on failures, the VERDICT line), plus JSON for the judging.
+  const args = ['playwright', 'test', '--reporter=./helpers/verdict-reporter.ts,json', '--retries=0', ...(opts.extraArgs ?? [])];
   for (const p of opts.projects ?? []) args.push('--project', p);
   if (opts.grep) args.push('--grep', opts.grep);
   const env: Record<string, string> = {};
@@ -98,5 +105,6 @@ export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { code, outcomes, stdout, durationMs: Date.now() - started };
+  const verdictLine = stdout.split('\n').find((l) => l.startsWith('VERDICT:')) ?? '';
+  return { code, outcomes, stdout, durationMs: Date.now() - started, verdictLine };
 }

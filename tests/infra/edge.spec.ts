@@ -1,5 +1,5 @@
-// The edge (Traefik in production): plain HTTP sends people to https on the same host and path, and
-// HSTS tells browsers never to try plain HTTP again.
+// The edge (Traefik in production): plain HTTP sends people to https on the same host and path.
+// HSTS is judged with the other security headers (security-headers.spec.ts).
 import { test } from '@playwright/test';
 import { getConfig } from '../../helpers/config.ts';
 import { header, request } from '../../helpers/http.ts';
@@ -34,25 +34,6 @@ test.describe('HTTP edge', () => {
         if (res.status === 302 || res.status === 307) note(info, 'note', `${h.host}: temporary redirect (${res.status}); a permanent one (301/308) lets browsers and crawlers remember it`);
       }
       expectNoProblems(problems);
-    });
-  }
-
-  for (const role of ['app', 'auth'] as const) {
-    test(`${role} host: sends HSTS`, async ({}, info) => {
-      const t = getConfig();
-      const h = hostOf(t, role)!;
-      await label({ epic: EPIC.infra, feature: 'Edge', story: `HSTS on the ${h.role} host`, severity: 'minor', parameters: { host: h.host } });
-      const path = h.role === 'auth' ? '/debug/healthz' : '/';
-      const res = await request(t, `${h.url}${path}`);
-      const hsts = header(res, 'strict-transport-security');
-      if (!hsts) {
-        // Advice, not a failure: HTTPS works without it, but the first request of a visit can be downgraded.
-        note(info, 'warning', `${h.host}: no Strict-Transport-Security header on ${path} (add it at the edge, e.g. Traefik headers middleware stsSeconds=31536000)`);
-        return;
-      }
-      const maxAge = Number(/max-age=(\d+)/i.exec(hsts)?.[1] ?? NaN);
-      note(info, 'hsts', `${h.host}: ${hsts}`);
-      if (!(maxAge > 0)) note(info, 'warning', `${h.host}: HSTS without a positive max-age: "${hsts}"`);
     });
   }
 });

@@ -81,7 +81,7 @@ test.describe('Security headers', () => {
     const t = getConfig();
     const host = new URL(t.authUrl).host;
     await label({ epic: EPIC.infra, feature: 'Security headers', story: 'auth pages', severity: 'normal', parameters: { host } });
-    // The username page is where people type; HSTS there is the edge's job and is noted by the edge spec.
+    // The username page is where people type; HSTS there is the edge's job: noted, not required.
     const got = await pages(t, t.authUrl, ['/ui/v2/login/loginname']);
     await attachJson(info, 'auth-security-headers.json', got.map(({ path, res }) => ({ path, status: res.status, ...headerFacts(res) })));
     const problems: string[] = [];
