@@ -20,6 +20,14 @@ export const RULES: DiagnosisRule[] = [
     cause: "The certificate served for this host has expired: Traefik's Let's Encrypt renewal stopped (the ACME challenge fails, e.g. port 80 does not reach Traefik or the A record moved).",
     fix: 'Check the Coolify proxy (Traefik) logs for ACME errors, make sure port 80 reaches the server and the A record points at it, then restart the proxy so it renews.',
   },
+  // Before cert-wrong-host: Traefik's self-signed default certificate fails the name check as well.
+  {
+    id: 'cert-untrusted',
+    category: 'certificate',
+    match: [/self[- ]signed|SELF_SIGNED|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER|ERR_CERT_AUTHORITY_INVALID|chain (not trusted|incomplete|not valid)|issuer "[^"]*" does not contain|TRAEFIK DEFAULT CERT/i],
+    cause: "The chain is not a Let's Encrypt chain the client trusts: Traefik serves its self-signed default certificate because issuing one failed, or the intermediate is missing.",
+    fix: "Check Traefik's ACME logs in Coolify and the resource's https:// domain; after a fix, the issuer must read Let's Encrypt (R10/R11) and the intermediate must be sent.",
+  },
   {
     id: 'cert-wrong-host',
     category: 'certificate',
@@ -33,13 +41,6 @@ export const RULES: DiagnosisRule[] = [
     match: [/expires in \d+ days?|warning window|renewal is not happening|certificate.*(expir(es|ing) soon|days? left)/i],
     cause: "The certificate is inside the renewal window and has not been renewed: Let's Encrypt renews 30 days before expiry, so renewal is failing quietly.",
     fix: "Look at the Traefik logs in Coolify for ACME/Let's Encrypt errors (port 80 reachable? A record right? rate limit?) before the certificate expires.",
-  },
-  {
-    id: 'cert-untrusted',
-    category: 'certificate',
-    match: [/self[- ]signed|SELF_SIGNED|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER|ERR_CERT_AUTHORITY_INVALID|chain (not trusted|incomplete|not valid)|issuer "[^"]*" does not contain|TRAEFIK DEFAULT CERT/i],
-    cause: "The chain is not a Let's Encrypt chain the client trusts: Traefik serves its self-signed default certificate because issuing one failed, or the intermediate is missing.",
-    fix: "Check Traefik's ACME logs in Coolify and the resource's https:// domain; after a fix, the issuer must read Let's Encrypt (R10/R11) and the intermediate must be sent.",
   },
   {
     id: 'tls-warning-browser-cache',
@@ -219,6 +220,20 @@ export const RULES: DiagnosisRule[] = [
     match: [/non-admin|without (the )?admin role|viewer\b[^\n]*\b(could|was able|allowed|succeeded|created|updated|deleted)|admin only|admin-only/i],
     cause: 'A signed-in user without the admin role can change products: the app treats every signed-in user as admin (a TODO in the app), while the plan says creating GadgetBots is admin only.',
     fix: "Check the project role from the Zitadel roles claim (urn:zitadel:iam:org:project:roles) in the app's oRPC procedures and answer 403 otherwise.",
+  },
+  {
+    id: 'no-session-check',
+    category: 'authorization',
+    match: [/without a session answered 2\d\d|answered 200 without a session/i],
+    cause: 'Admin pages or the API answer without a signed-in session: the session check is missing from the route or the oRPC procedure.',
+    fix: 'Require a session in the /admin route (redirect to /login?redirect=…) and in every oRPC procedure (401 without one), then redeploy.',
+  },
+  {
+    id: 'wrong-password-accepted',
+    category: 'authentication',
+    match: [/wrong password was accepted/i],
+    cause: 'Zitadel let a sign-in through with a wrong password: the password check is bypassed (a login policy, an identity provider or an action that skips it).',
+    fix: "Treat it as a security incident: check the instance's and organisation's login policy, external IdPs and Actions in the Zitadel console, and the user's authentication methods.",
   },
   {
     id: 'open-redirect',

@@ -69,6 +69,10 @@ const SAMPLES: [string, string][] = [
   ['after a browser restart the user was sent to sign in again: the session cookie has no expiry (or the session ended)', 'session-cookie-not-persistent'],
   ["the saved session expires in 9 min (< 24 h): users are signed out after minutes (Better Auth's session.expiresIn is too short; its default is 7 days)", 'session-short-lived'],
   ['__Secure-better-auth.session_token expires in 10 min (expected more than a day)', 'session-short-lived'],
+  ['list without a session answered 200', 'no-session-check'],
+  ['GET /admin answered 200 without a session (expected a redirect to /login)', 'no-session-check'],
+  ['a wrong password was accepted: the password page moved on instead of showing "Failed to authenticate."', 'wrong-password-accepted'],
+  ['gadgetbot-coolify.stack.test: certificate does not cover gadgetbot-coolify.stack.test (SAN: none); self-signed (issuer TRAEFIK DEFAULT CERT)', 'cert-untrusted'],
   ['the app reports no session after a completed sign-in', 'sign-in-failed'],
   ['ConfigError: APP_URL: missing required variable', 'config'],
 ];

@@ -45,7 +45,7 @@ test.describe('without a session', () => {
   test('/admin redirects to /login?redirect=%2Fadmin', { tag: '@smoke' }, async ({ page, target }) => {
     await test.step('the server answers with a redirect (no page rendered for strangers)', async () => {
       const res = await request(target, `${target.appUrl}/admin`);
-      expect([302, 303, 307], `GET /admin answered ${res.status}`).toContain(res.status);
+      expect([302, 303, 307], `GET /admin answered ${res.status} without a session (expected a redirect to /login)`).toContain(res.status);
       const location = new URL(String(res.headers.location), target.appUrl);
       expect(location.pathname).toBe('/login');
       expect(location.searchParams.get('redirect')).toBe('/admin');

@@ -53,7 +53,7 @@ test('a wrong password shows "Failed to authenticate." and creates no session', 
   await test.step('a wrong password is refused on the password page', async () => {
     const wrong = `wrong-${randomBytes(9).toString('base64url')}`;
     await passwordPage.enter(wrong);
-    await expect(passwordPage.error).toBeVisible();
+    await expect(passwordPage.error, 'a wrong password was accepted: the password page moved on instead of showing "Failed to authenticate."').toBeVisible();
     await expect(passwordPage.error).toHaveText(/Failed to authenticate\./);
     await expect(page).toHaveURL((u) => u.pathname === '/ui/v2/login/password');
   });
