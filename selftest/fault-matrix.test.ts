@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JSONReport } from '@playwright/test/reporter';
 import { FAULT_IDS } from '../stack/faults.ts';
-import { faultRows, NOT_FAULT_GUARDED, type MatrixRow } from './fault-matrix.ts';
+import { RULES } from '../helpers/diagnosis.ts';
+import { faultRows, HINTS_OFF_STACK, NOT_FAULT_GUARDED, type MatrixRow } from './fault-matrix.ts';
 import { formatTable, judgeHealthy, pool, runRow, type RowResult } from './lib/matrix.ts';
 import { readOutcomes, ROOT, runSuite } from './lib/run-suite.ts';
 
@@ -81,6 +82,19 @@ test('fault matrix: table and coverage', async (t) => {
     for (const r of rows) for (const e of [...r.mustFail, ...r.mustPass]) {
       assert.ok(listed.some((l) => e.title.test(l.title)), `${r.name}: ${e.title} matches no test of the suite`);
     }
+  });
+
+  await t.test('every diagnosis hint is required on a real failure by some row, or listed with a reason', () => {
+    const required = new Set(rows.flatMap((r) => r.mustFail.map((e) => e.hint).filter((h): h is string => !!h)));
+    const ids = new Set(RULES.map((r) => r.id));
+    for (const h of required) assert.ok(ids.has(h), `a row requires hint ${h}, which helpers/diagnosis.ts does not have`);
+    for (const o of HINTS_OFF_STACK) {
+      assert.ok(ids.has(o.id), `HINTS_OFF_STACK names ${o.id}, which helpers/diagnosis.ts does not have`);
+      assert.ok(!required.has(o.id), `HINTS_OFF_STACK names ${o.id}, but a row requires it (stale entry)`);
+      assert.ok(o.reason.length > 20, `${o.id}: give a reason`);
+    }
+    const unproven = RULES.map((r) => r.id).filter((id) => !required.has(id) && !HINTS_OFF_STACK.some((o) => o.id === id));
+    assert.deepEqual(unproven, [], `diagnosis hints no row requires (add hint: to the failure that shows it, or list it with a reason): ${unproven.join(', ')}`);
   });
 
   const selected = ONLY.length ? rows.filter((r) => ONLY.some((o) => r.name.includes(o))) : rows;

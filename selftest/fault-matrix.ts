@@ -11,6 +11,8 @@ export interface Expectation {
   message?: RegExp;
   /** Playwright project of the test; default: any. */
   project?: string;
+  /** Id of the diagnosis hint (helpers/diagnosis.ts) the verdict reporter must attach to the failure. */
+  hint?: string;
 }
 
 export interface MatrixRow {
@@ -41,6 +43,10 @@ const T = {
   deployerHealth: /deployer\.spec\.ts › .*GET \/api\/health/,
   dns: (role: string) => new RegExp(`dns\\.spec\\.ts › .*${role} host: A records`),
   redirect: (role: string) => new RegExp(`edge\\.spec\\.ts › .*${role} host: plain HTTP redirects`),
+  dnsAgree: /dns\.spec\.ts › .*all DNS servers give the same answers/,
+  expectedPorts: /exposure\.spec\.ts › .*expected ports answer/,
+  forbiddenPorts: /exposure\.spec\.ts › .*forbidden ports/,
+  authHeaders: /security-headers\.spec\.ts › .*auth \(Login V2\) pages send/,
   tls: (role: string) => new RegExp(`tls\\.spec\\.ts › .*${role} host: valid certificate`),
   dbScheme: /schema\.spec\.ts › .*DATABASE_URL uses the postgresql/,
   dbVersion: /schema\.spec\.ts › .*server is PostgreSQL 17/,
@@ -66,6 +72,7 @@ export const TITLES = T;
 
 const APP = 'gadgetbot\\.stack\\.test';
 const AUTH = 'gadgetbot-auth\\.stack\\.test';
+const DEPLOYER = 'gadgetbot-coolify\\.stack\\.test';
 const re = (s: string, flags = 'i') => new RegExp(s, flags);
 
 /**
@@ -75,72 +82,84 @@ const re = (s: string, flags = 'i') => new RegExp(s, flags);
  */
 export const faultRows: MatrixRow[] = [
   {
-    name: 'cert-expired+dns-missing-auth+db-unapplied-migration',
-    faults: ['cert-expired', 'dns-missing-auth', 'db-unapplied-migration'],
+    name: 'cert-expired+dns-missing-auth+db-unapplied-migration+deployer-health-failing+db-wrong-major',
+    faults: ['cert-expired', 'dns-missing-auth', 'db-unapplied-migration', 'deployer-health-failing', 'db-wrong-major'],
     projects: ['infra', 'db'],
-    note: 'app host certificate vs. auth host name vs. migration table: three different hosts/services',
+    note: 'app host certificate vs. auth host name vs. deployer health vs. migration table vs. server version',
     mustFail: [
-      { title: T.tls('app'), message: re(`${APP}.*expired`) },
+      { title: T.tls('app'), message: re(`${APP}.*expired`), hint: 'cert-expired' },
       { title: T.dns('auth'), message: re(`${AUTH}.*NXDOMAIN`) },
       { title: T.tls('auth'), message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
       { title: T.redirect('auth'), message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
       { title: T.healthz, message: re(`${AUTH}.*(NXDOMAIN|resolve)`) },
-      { title: T.migrations, message: re('1 of 2 drizzle migrations recorded') },
+      { title: T.deployerHealth, message: re(`${DEPLOYER}.*/api/health answered 503`) },
+      { title: T.migrations, message: re('1 of 2 drizzle migrations recorded'), hint: 'db-migration' },
       // The unapplied second migration is the one that creates Better Auth's tables.
       { title: T.table('users'), message: re('table users is missing') },
       { title: T.table('sessions'), message: re('table sessions is missing') },
       { title: T.table('accounts'), message: re('table accounts is missing') },
+      { title: T.dbVersion, message: re('16\\.4') },
     ],
     mustPass: [
-      { title: T.dns('app') }, { title: T.redirect('app') }, { title: T.tls('deployer') }, { title: T.deployerHealth },
+      { title: T.dns('app') }, { title: T.redirect('app') }, { title: T.tls('deployer') }, { title: T.dns('deployer') },
       { title: T.dbScheme }, { title: T.table('gadgetbots') },
     ],
   },
   {
-    name: 'cert-wrong-host+auth-not-ready+db-url-postgres-scheme',
-    faults: ['cert-wrong-host', 'auth-not-ready', 'db-url-postgres-scheme'],
+    name: 'cert-wrong-host+auth-not-ready+db-url-postgres-scheme+dns-secondary-stale+db-column-drift',
+    faults: ['cert-wrong-host', 'auth-not-ready', 'db-url-postgres-scheme', 'dns-secondary-stale', 'db-column-drift'],
     projects: ['infra', 'db'],
-    note: 'app host certificate vs. auth readiness vs. the target\'s DATABASE_URL spelling',
+    note: 'app host certificate vs. its second nameserver vs. auth readiness vs. the DATABASE_URL spelling vs. one table\'s columns',
     mustFail: [
-      { title: T.tls('app'), message: re(`${APP}.*(other\\.stack\\.test|does not (name|match|cover)|host ?name)`) },
-      { title: T.ready, message: re(`${AUTH}.*/debug/ready answered 503`) },
-      { title: T.dbScheme, message: re('postgres://') },
+      { title: T.tls('app'), message: re(`${APP}.*(other\\.stack\\.test|does not (name|match|cover)|host ?name)`), hint: 'cert-wrong-host' },
+      { title: T.dns('app'), message: re(`${APP}: A via \\S+ = 127\\.0\\.0\\.3, expected 127\\.0\\.0\\.1`), hint: 'dns-wrong-a' },
+      { title: T.dnsAgree, message: re(`${APP}: DNS servers disagree`) },
+      { title: T.ready, message: re(`${AUTH}.*/debug/ready answered 503`), hint: 'auth-not-ready' },
+      { title: T.dbScheme, message: re('postgres://'), hint: 'db-url-postgres-scheme' },
+      { title: T.table('gadgetbots'), message: re('battery_life[\\s\\S]*(integer|real)[\\s\\S]*image_url|image_url[\\s\\S]*battery_life') },
     ],
     mustPass: [
-      { title: T.tls('auth') }, { title: T.healthz }, { title: T.discovery }, { title: T.dns('app') },
-      { title: T.table('users') }, { title: T.migrations },
+      { title: T.tls('auth') }, { title: T.healthz }, { title: T.discovery }, { title: T.dns('auth') }, { title: T.dns('deployer') },
+      { title: T.table('users') }, { title: T.migrations }, { title: T.dbVersion },
     ],
   },
   {
-    name: 'cert-expiring-soon+app-404-path-prefix+auth-healthz-failing+db-missing-table',
-    faults: ['cert-expiring-soon', 'app-404-path-prefix', 'auth-healthz-failing', 'db-missing-table'],
+    name: 'cert-expiring-soon+app-404-path-prefix+auth-healthz-failing+db-missing-table+dns-missing-deployer+auth-missing-security-headers',
+    faults: ['cert-expiring-soon', 'app-404-path-prefix', 'auth-healthz-failing', 'db-missing-table', 'dns-missing-deployer', 'auth-missing-security-headers'],
     projects: ['infra', 'db'],
-    note: 'a still-valid app certificate (TLS check only) vs. app routing vs. auth liveness vs. one table',
+    note: 'a still-valid app certificate (TLS check only) vs. app routing vs. auth liveness and page headers vs. the deployer name vs. one table',
     mustFail: [
-      { title: T.tls('app'), message: re(`${APP}.*\\b10 days`) },
-      { title: T.appGet, message: re(`${APP}.*GET / answered 404`) },
+      { title: T.tls('app'), message: re(`${APP}.*\\b10 days`), hint: 'cert-expiring-soon' },
+      { title: T.appGet, message: re(`${APP}.*GET / answered 404`), hint: 'app-404-path-prefix' },
       { title: T.appAuthOk, message: re(`${APP}.*/api/auth/ok answered 404`) },
-      { title: T.healthz, message: re(`${AUTH}.*/debug/healthz answered 503`) },
+      { title: T.healthz, message: re(`${AUTH}.*/debug/healthz answered 503`), hint: 'auth-down' },
+      { title: T.authHeaders, message: re(`${AUTH}.*X-Content-Type-Options is missing[\\s\\S]*no framing protection`), hint: 'security-headers' },
+      { title: T.dns('deployer'), message: re(`${DEPLOYER}.*NXDOMAIN`), hint: 'dns-missing' },
+      { title: T.tls('deployer'), message: re(`${DEPLOYER}.*(NXDOMAIN|resolve)`) },
       { title: T.table('verifications'), message: re('table verifications is missing') },
     ],
     mustPass: [
-      { title: T.ready }, { title: T.discovery }, { title: T.tls('auth') }, { title: T.dns('app') },
+      { title: T.ready }, { title: T.discovery }, { title: T.tls('auth') }, { title: T.dns('app') }, { title: T.dns('auth') },
       { title: T.table('users') }, { title: T.dbScheme },
     ],
   },
   {
-    name: 'dns-wrong-a+issuer-mismatch',
-    faults: ['dns-wrong-a', 'issuer-mismatch'],
+    name: 'dns-wrong-a+issuer-mismatch+cert-default-deployer+http-port-closed',
+    faults: ['dns-wrong-a', 'issuer-mismatch', 'cert-default-deployer', 'http-port-closed'],
     projects: ['infra'],
-    note: 'app host address vs. auth discovery',
+    note: 'app host address vs. auth discovery vs. the deployer certificate vs. the plain-HTTP entrypoint',
     mustFail: [
-      { title: T.dns('app'), message: re(`${APP}.*127\\.0\\.0\\.3`) },
+      { title: T.dns('app'), message: re(`${APP}.*127\\.0\\.0\\.3`), hint: 'dns-wrong-a' },
       { title: T.tls('app'), message: re(`${APP}.*(127\\.0\\.0\\.3|refused)`) },
-      { title: T.discovery, message: re('issuer') },
+      { title: T.discovery, message: re('issuer'), hint: 'issuer-mismatch' },
+      { title: T.tls('deployer'), message: re(`${DEPLOYER}.*(self[- ]signed|issuer|not trusted)`), hint: 'cert-untrusted' },
+      { title: T.deployerHealth, message: re('(self[- ]signed|certificate)') },
+      { title: T.expectedPorts, message: re('expected port \\d+ on 127\\.0\\.0\\.1: connection refused'), hint: 'connection-refused' },
+      { title: T.redirect('auth'), message: re(`${AUTH}.*(refused|ECONNREFUSED)`) },
     ],
     mustPass: [
-      { title: T.dns('auth') }, { title: T.tls('auth') }, { title: T.healthz }, { title: T.ready }, { title: T.deployerHealth },
-      { title: T.redirect('auth') },
+      { title: T.dns('auth') }, { title: T.dns('deployer') }, { title: T.tls('auth') }, { title: T.healthz }, { title: T.ready },
+      { title: T.forbiddenPorts },
     ],
   },
   {
@@ -149,23 +168,14 @@ export const faultRows: MatrixRow[] = [
     projects: ['infra'],
     note: 'the app home page vs. the login UI the authorize endpoint sends to vs. plain HTTP on port 80',
     mustFail: [
-      { title: T.appGet, message: re(`${APP}.*GET / answered 500`) },
-      { title: T.loginV2, message: re('authorize lands on /ui/login/login\\?authRequestID.*not on Login V2') },
+      { title: T.appGet, message: re(`${APP}.*GET / answered 500`), hint: 'app-unhealthy' },
+      { title: T.loginV2, message: re('authorize lands on /ui/login/login\\?authRequestID.*not on Login V2'), hint: 'login-v1' },
       // Plain HTTP reaches the service itself, which answers the probe path (404 from the app, Zitadel, Coolify).
-      { title: T.redirect('app'), message: re(`${APP}: plain HTTP on port \\d+ answered \\d+ instead of redirecting`) },
+      { title: T.redirect('app'), message: re(`${APP}: plain HTTP on port \\d+ answered \\d+ instead of redirecting`), hint: 'no-https-redirect' },
       { title: T.redirect('auth'), message: re(`${AUTH}: plain HTTP on port \\d+ answered \\d+ instead of redirecting`) },
-      { title: T.redirect('deployer'), message: re('gadgetbot-coolify\\.stack\\.test: plain HTTP on port \\d+ answered \\d+ instead of redirecting') },
+      { title: T.redirect('deployer'), message: re(`${DEPLOYER}: plain HTTP on port \\d+ answered \\d+ instead of redirecting`) },
     ],
     mustPass: [{ title: T.appAuthOk }, { title: T.tls('app') }, { title: T.discovery }, { title: T.healthz }],
-  },
-  {
-    name: 'redirect-uri-unregistered',
-    faults: ['redirect-uri-unregistered'],
-    projects: ['setup'],
-    grep: 'sign in as admin',
-    // Zitadel's error page stops the flow at authorize (the fixture reports where it got stuck).
-    mustFail: [{ title: T.signInAdmin, message: re(`stuck at https://${AUTH}:\\d+/oauth/v2/authorize\\?.*redirect_uri=`) }],
-    mustPass: [],
   },
   {
     name: 'auth-method-basic',
@@ -173,7 +183,7 @@ export const faultRows: MatrixRow[] = [
     projects: ['setup'],
     grep: 'sign in as admin',
     // The token exchange answers 401; Better Auth sends the browser back with error=invalid_code.
-    mustFail: [{ title: T.signInAdmin, message: re(`${APP}:\\d+/\\?error=invalid_code`) }],
+    mustFail: [{ title: T.signInAdmin, message: re(`${APP}:\\d+/\\?error=invalid_code`), hint: 'auth-method-basic' }],
     mustPass: [],
   },
   {
@@ -183,10 +193,10 @@ export const faultRows: MatrixRow[] = [
     grep: 'sign in as|crud/|/admin redirects',
     note: 'viewer writes vs. admin deletes vs. anonymous access vs. the list page: each test trips on one of them',
     mustFail: [
-      { title: T.nonAdmin, message: re('a non-admin user could (create|update|delete)') },
-      { title: T.apiCrud, message: re('delete answered success but kept the row') },
-      { title: T.apiAnon, message: re('(list|getById) without a session answered 200') },
-      { title: T.adminRedirect, message: re('GET /admin answered 200') },
+      { title: T.nonAdmin, message: re('a non-admin user could (create|update|delete)'), hint: 'no-admin-check' },
+      { title: T.apiCrud, message: re('delete answered success but kept the row'), hint: 'delete-keeps-row' },
+      { title: T.apiAnon, message: re('(list|getById) without a session answered 200'), hint: 'no-session-check' },
+      { title: T.adminRedirect, message: re('GET /admin answered 200 without a session'), hint: 'no-session-check' },
       // The bot just made is missing from the products table (Playwright's locator message names the row).
       { title: T.uiList, message: re("getByRole\\('row'\\)[\\s\\S]*Expected: 1\\s+Received: 0") },
       { title: T.uiCrud, message: re("getByRole\\('row'\\)[\\s\\S]*Expected: 1\\s+Received: 0") },
@@ -199,11 +209,11 @@ export const faultRows: MatrixRow[] = [
     projects: ['setup', 'auth'],
     note: 'cookie lifetime vs. server-side sign-out vs. the password check',
     mustFail: [
-      { title: T.browserRestart, message: re('cookie has no expiry|sent to sign in again') },
-      { title: T.signIn, message: re('persistent|expir|max-age') },
-      { title: T.signOut, message: re('sign-out left the server session valid') },
+      { title: T.browserRestart, message: re('cookie has no expiry|sent to sign in again'), hint: 'session-cookie-not-persistent' },
+      { title: T.signIn, message: re('persistent|expir|max-age'), hint: 'session-cookie-not-persistent' },
+      { title: T.signOut, message: re('sign-out left the server session valid'), hint: 'signout-keeps-session' },
       // The password page moves on instead of showing its error element.
-      { title: T.wrongPassword, message: re("getByTestId\\('error'\\)[\\s\\S]*(element\\(s\\) not found|Expected: visible)") },
+      { title: T.wrongPassword, message: re('a wrong password was accepted'), hint: 'wrong-password-accepted' },
     ],
     mustPass: [{ title: T.adminRedirect }, { title: T.newContext }],
   },
@@ -212,7 +222,7 @@ export const faultRows: MatrixRow[] = [
     faults: ['redeploy-loses-sessions'],
     projects: ['disruptive'],
     grep: '@redeploy',
-    mustFail: [{ title: T.redeploy, message: re('sessions lost after redeploy') }],
+    mustFail: [{ title: T.redeploy, message: re('sessions lost after redeploy'), hint: 'sessions-lost-after-redeploy' }],
     mustPass: [{ title: T.signInAdmin }],
   },
   {
@@ -223,67 +233,29 @@ export const faultRows: MatrixRow[] = [
     workers: 1,
     note: 'the app redeploy (first, one worker) vs. the auth redeploy after it: one breaks the app rollout, the other the issuer',
     mustFail: [
-      { title: T.redeploy, message: re('downtime|budget') },
+      { title: T.redeploy, message: re('downtime|budget'), hint: 'redeploy-stop-start' },
       { title: T.zitadelUpgrade, message: re('issuer') },
     ],
     mustPass: [{ title: T.signInAdmin }],
   },
 ];
 
-/** Tests no fault can break today, each with the reason. Keep this short: a check nothing can fail proves nothing. */
-export const NOT_FAULT_GUARDED: { title: RegExp; reason: string; skipsOnStack?: boolean }[] = [
-  {
-    title: /dns\.spec\.ts › .*all DNS servers give the same answers/,
-    reason: 'compares several DNS servers; the embedded stack has one, so the check skips itself (a second, disagreeing server would need stack/dns)',
-    skipsOnStack: true,
-  },
+/**
+ * Tests no fault can break, each with the reason (and `skipsOnStack` where it skips itself on the embedded stack).
+ * Empty on purpose: a check nothing can fail proves nothing, so every check has a fault above.
+ */
+export const NOT_FAULT_GUARDED: { title: RegExp; reason: string; skipsOnStack?: boolean }[] = [];
 
-  // The deployer host has no fault of its own yet: one needs stack/dns, stack/ca or stack/deployer, which belong
-  // to the stack-infrastructure engineer (requested: deployer-health-failing, dns-missing-deployer, cert-expired on the deployer host).
-  {
-    title: /dns\.spec\.ts › .*deployer host: A records/,
-    reason: 'needs a DNS fault on the deployer host (stack/dns, not ours to edit): requested',
-  },
-  {
-    title: /tls\.spec\.ts › .*deployer host: valid certificate/,
-    reason: 'needs a certificate fault on the deployer host (stack/ca, not ours to edit): requested',
-  },
-  {
-    title: /deployer\.spec\.ts › .*GET \/api\/health/,
-    reason: 'needs a deployer health fault (stack/deployer, not ours to edit): requested',
-  },
-  // The DB faults are applied by stack/postgres (stack infrastructure): requested db-column-drift, db-wrong-major.
-  {
-    title: /schema\.spec\.ts › .*table gadgetbots matches the reference/,
-    reason: 'needs a gadgetbots schema-drift fault applied in stack/postgres (not ours to edit): requested',
-  },
-  {
-    title: /schema\.spec\.ts › .*server is PostgreSQL 17/,
-    reason: 'needs a server-version fault in stack/postgres (the embedded server is 17): requested',
-  },
-  {
-    title: /session\.spec\.ts › .*new browser context from the saved state/,
-    reason: 'every app fault that breaks a saved session also breaks the setup sign-in it depends on (then it is skipped, not failed); the same promise is guarded in the disruptive run by redeploy-loses-sessions',
-  },
-  // Security checks that landed last: each still needs a fault of its own (follow-up, named in the issue note).
-  {
-    title: /exposure\.spec\.ts › .*expected ports answer/,
-    reason: 'needs a fault that closes an expected edge port (stack/edge): follow-up',
-  },
-  {
-    title: /security-headers\.spec\.ts › .*auth \(Login V2\) pages send/,
-    reason: 'missing-security-headers strips the app only; the auth server needs the same switch: follow-up',
-  },
-  {
-    title: /security\.spec\.ts › .*authorize URL carries state and a PKCE S256 challenge/,
-    reason: 'needs an app fault that signs in without PKCE/state (Better Auth option): follow-up',
-  },
-  {
-    title: /security\.spec\.ts › .*oRPC API refuses a cross-site request/,
-    reason: 'needs an app fault that drops the Origin/Sec-Fetch-Site check (no-csrf-check): follow-up',
-  },
-  {
-    title: /security\.spec\.ts › .*session cookies are __Secure- prefixed/,
-    reason: 'needs an app fault that sets the session cookie without the __Secure- prefix: follow-up',
-  },
+/**
+ * Diagnosis hints (helpers/diagnosis.ts) no fault of the stack produces, each with the reason. Every other hint is
+ * required on its failure by some row above, so the hints QA reads are proven on real failures, not only on the
+ * sample messages of selftest/verdict.test.ts.
+ */
+export const HINTS_OFF_STACK: { id: string; reason: string }[] = [
+  { id: 'tls-warning-browser-cache', reason: "a browser's memory of an earlier failed TLS attempt: a state of the person's browser, not of the deployment" },
+  { id: 'healthcheck-needs-curl', reason: "Coolify's in-container healthcheck (curl missing from the image) has no counterpart in a stack without containers" },
+  { id: 'timeout', reason: 'needs a firewall that drops packets; loopback refuses or answers at once (no root-free way to black-hole a port)' },
+  { id: 'database-unreachable', reason: 'the suite reads the database with the target\'s DATABASE_URL; a wrong one is a configuration error of the run, proven with samples' },
+  { id: 'sign-in-failed', reason: 'wrong credentials in the run\'s config; every stack fault that breaks the sign-in has a more specific hint (redirect URI, auth method, Login V1)' },
+  { id: 'config', reason: 'bad configuration stops the run before any test (exit 2, proven in selftest/config.test.ts), so no test carries the hint' },
 ];

@@ -23,16 +23,17 @@ function firstLine(s: string, n = 160): string {
 }
 
 /**
- * The VERDICT line of a failed run must say FAILED and carry the hint of one of the run's failures: the
- * first thing CI and QA read must point at a cause the run actually found.
+ * The VERDICT line of a failed run must say FAILED, and its hint (the first failure's) must be the hint of one of
+ * the run's failures; without a hint, some failure must have none: the first thing CI and QA read must agree
+ * with what the run found.
  */
 export function judgeVerdict(verdictLine: string, outcomes: Outcome[]): string[] {
   if (!/^VERDICT: FAILED/.test(verdictLine)) return [`the VERDICT line does not say FAILED: "${verdictLine.slice(0, 200)}"`];
-  const failedHints = new Set(outcomes.filter((o) => o.status === 'unexpected' && o.hint).map((o) => o.hint!));
-  if (!failedHints.size) return [];
+  const failed = outcomes.filter((o) => o.status === 'unexpected');
+  const hints = new Set(failed.map((o) => o.hint).filter((h): h is string => !!h));
   const named = RULES.find((r) => verdictLine.includes(`[hint: ${r.cause}`));
-  if (!named) return [`the VERDICT line carries no hint although failures have (${[...failedHints].join(', ')}): "${verdictLine.slice(0, 300)}"`];
-  if (!failedHints.has(named.id)) return [`the VERDICT line's hint ${named.id} is not the hint of any failure (${[...failedHints].join(', ')})`];
+  if (named && !hints.has(named.id)) return [`the VERDICT line's hint ${named.id} is not the hint of any failure (${[...hints].join(', ') || 'none'})`];
+  if (!named && failed.length && failed.every((o) => o.hint)) return [`the VERDICT line carries no hint although every failure has one (${[...hints].join(', ')}): "${verdictLine.slice(0, 300)}"`];
   return [];
 }
 
