@@ -150,9 +150,18 @@ export interface UserRow {
   updated_at: Date;
 }
 
-/** Creates or updates the seeded users (same id across restarts: the `sub` must not change). */
-export async function seedUsers(pool: pg.Pool, users: SeedUser[]): Promise<void> {
-  const hashes = await Promise.all(users.map((u) => hashPassword(u.password)));
+/** The seeded users' password hashes, all at once (scrypt runs on libuv's thread pool); needs no database. */
+export function hashSeedPasswords(users: SeedUser[]): Promise<string[]> {
+  return Promise.all(users.map((u) => hashPassword(u.password)));
+}
+
+/**
+ * Creates or updates the seeded users (same id across restarts: the `sub` must not change). `hashes` (from
+ * hashSeedPasswords, in the order of `users`) lets the caller compute them before the database is up.
+ */
+export async function seedUsers(pool: pg.Pool, users: SeedUser[], hashes?: Promise<string[]> | string[]): Promise<void> {
+  hashes = await (hashes ?? hashSeedPasswords(users));
+  if (hashes.length !== users.length) throw new Error('seedUsers: one hash per user');
   for (const [i, u] of users.entries()) {
     await pool.query(
       `INSERT INTO auth_users (id, login_name, display_name, given_name, family_name, email, email_verified, password_hash, roles)
