@@ -1,7 +1,7 @@
 // Everything that needs the database and oidc-provider; server.ts loads this after it is already listening.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthEnv } from './config.ts';
-import { createPool, ensureSchema, hashSeedPasswords, loadInstance, seedUsers } from './db.ts';
+import { createPool, ensureSchema, generateSigningJwk, hashSeedPasswords, loadInstance, seedUsers } from './db.ts';
 import type { createLoginUi } from './login-ui.ts';
 import type { Ctx } from './types.ts';
 
@@ -28,6 +28,11 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
   // oidc-provider's module graph loads while the database work below waits on the network.
   const modules = Promise.all([import('./provider.ts'), import('./login-ui.ts')]).finally(() => mark('modulesMs'));
   modules.catch(() => undefined);
+  // A new database (every stack's cold start) needs an RS256 signing key, and generating one takes 0.1-0.5 s:
+  // it runs on the thread pool from the start, while the modules load and the database comes up. A database
+  // that already has a key (a restart) keeps it, and this one is dropped unused.
+  const spareSigningKey = generateSigningJwk().finally(() => mark('spareKeyMs'));
+  spareSigningKey.catch(() => undefined);
   try {
     // The database may still be starting (stack start, or a Zitadel redeploy racing its Postgres).
     const deadline = Date.now() + DB_WAIT_MS;
@@ -50,7 +55,7 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
       if (upgraded) env.faults.add('issuer-mismatch');
     }
     const [instance] = await Promise.all([
-      loadInstance(pool).finally(() => mark('instanceMs')),
+      loadInstance(pool, spareSigningKey).finally(() => mark('instanceMs')),
       seedUsers(pool, env.users, hashes).finally(() => mark('usersMs')),
     ]);
     const orgDomain = `gadgetbot.${new URL(env.authUrl).hostname}`;

@@ -125,14 +125,21 @@ export interface Instance {
   cookieKeys: string[];
 }
 
-export async function loadInstance(pool: pg.Pool): Promise<Instance> {
+/** A new RS256 signing key as a private JWK (generated on libuv's thread pool). */
+export async function generateSigningJwk(): Promise<Record<string, unknown>> {
+  const { privateKey } = await new Promise<{ privateKey: import('node:crypto').KeyObject }>((resolve, reject) =>
+    generateKeyPair('rsa', { modulusLength: 2048 }, (err, _pub, priv) => (err ? reject(err) : resolve({ privateKey: priv }))),
+  );
+  return { ...privateKey.export({ format: 'jwk' }), kid: zitadelId(), alg: 'RS256', use: 'sig' };
+}
+
+/**
+ * The instance's ids and keys, created on first use. `spareSigningKey` (from generateSigningJwk, started
+ * while waiting for the database) is used if the database has no key yet, and dropped otherwise.
+ */
+export async function loadInstance(pool: pg.Pool, spareSigningKey?: Promise<Record<string, unknown>>): Promise<Instance> {
   const ids = await metaOnce(pool, 'instance', () => ({ orgId: zitadelId(), projectId: zitadelId() }));
-  const signingJwk = await metaOnce(pool, 'signing_jwk', async () => {
-    const { privateKey } = await new Promise<{ privateKey: import('node:crypto').KeyObject }>((resolve, reject) =>
-      generateKeyPair('rsa', { modulusLength: 2048 }, (err, _pub, priv) => (err ? reject(err) : resolve({ privateKey: priv }))),
-    );
-    return { ...privateKey.export({ format: 'jwk' }), kid: zitadelId(), alg: 'RS256', use: 'sig' };
-  });
+  const signingJwk = await metaOnce(pool, 'signing_jwk', () => spareSigningKey ?? generateSigningJwk());
   const cookieKeys = await metaOnce(pool, 'cookie_keys', () => [randomBytes(32).toString('base64url')]);
   return { ...ids, signingJwk, cookieKeys };
 }
