@@ -11,8 +11,9 @@
 // source is picked up by the next launch, as with tsx. Should bundling ever fail, the launch falls back
 // to `node --import tsx` and says so at the top of the service's log.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { mkdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { freePort, probeHttp, spawnService, tail, waitFor, type ServiceProcess } from '../process.ts';
 import type { Upstream } from '../edge/index.ts';
@@ -177,17 +178,18 @@ function manifestFile(script: string): string {
 const isPackageFile = (f: string) => f.includes('/node_modules/');
 
 /** What of a file goes into the key: a package file's size and mtime (installs rewrite them), a source's bytes. */
-async function fingerprint(f: string, bytes?: Buffer): Promise<Buffer | string> {
+function fingerprint(f: string, bytes?: Buffer): Buffer | string {
   if (isPackageFile(f)) {
-    const st = await stat(f);
+    const st = statSync(f);
     return `${st.size}:${st.mtimeMs}`;
   }
-  return bytes ?? (await readFile(f));
+  return bytes ?? readFileSync(f);
 }
 
-async function keyOf(inputs: string[], esbuildVersion: string, bytes: (f: string) => Buffer | undefined = () => undefined): Promise<string> {
+/** Synchronous on purpose: ~1000 stat calls take a few ms this way, several times that through the thread pool. */
+function keyOf(inputs: string[], esbuildVersion: string, bytes: (f: string) => Buffer | undefined = () => undefined): string {
   const h = createHash('sha256').update(salt(esbuildVersion));
-  for (const f of inputs) h.update(`${f}\0`).update(await fingerprint(f, bytes(f))).update('\0');
+  for (const f of inputs) h.update(`${f}\0`).update(fingerprint(f, bytes(f))).update('\0');
   return h.digest('hex').slice(0, 20);
 }
 
@@ -206,13 +208,19 @@ export function compiledEntry(script: string): Promise<string> {
   return p;
 }
 
+let installedEsbuild: string | undefined;
+/** esbuild's version, without loading it (a cache hit needs no compiler). */
+function esbuildVersion(): string {
+  installedEsbuild ??= (JSON.parse(readFileSync(join(dirname(createRequire(import.meta.url).resolve('esbuild')), '..', 'package.json'), 'utf8')) as { version: string }).version;
+  return installedEsbuild;
+}
+
 async function compile(script: string): Promise<string> {
-  const esbuild = await import('esbuild');
   const mf = manifestFile(script);
   try {
     const m = JSON.parse(await readFile(mf, 'utf8')) as Manifest;
     const entry = join(BUILD_ROOT, m.entry);
-    if (existsSync(entry) && m.key === (await keyOf(m.inputs, esbuild.version))) {
+    if (existsSync(entry) && m.key === keyOf(m.inputs, esbuildVersion())) {
       // In use: keeps it from being pruned as old.
       const now = new Date();
       await utimes(dirname(entry), now, now).catch(() => undefined);
@@ -221,13 +229,13 @@ async function compile(script: string): Promise<string> {
   } catch {
     /* no usable manifest, or an input is gone: build */
   }
+  const esbuild = await import('esbuild');
+  if (esbuild.version !== esbuildVersion()) throw new Error(`esbuild ${esbuild.version} loaded, ${esbuildVersion()} installed`);
   await mkdir(BUILD_ROOT, { recursive: true, mode: 0o755 });
   // The key covers exactly the bytes esbuild compiled (read here), not a later look at the files.
   const read = new Map<string, Buffer>();
   for (const f of CONFIG_FILES) read.set(f, await readFile(f).catch(() => Buffer.alloc(0)));
-  const loaders: Record<string, 'ts' | 'tsx' | 'js' | 'jsx' | 'json'> = {
-    '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.jsx': 'jsx', '.json': 'json',
-  };
+  const loaders: Record<string, 'ts' | 'tsx'> = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.tsx': 'tsx' };
   let result;
   esbuildCalls++;
   try {
@@ -251,15 +259,18 @@ async function compile(script: string): Promise<string> {
       entryNames: '[name]',
       outExtension: { '.js': '.mjs' },
       write: false,
+      metafile: true,
       logLevel: 'silent',
       plugins: [
         {
-          name: 'record-inputs',
+          // The TypeScript sources are read here, so that the key is of the very bytes compiled; the packages'
+          // JavaScript (about a thousand files) esbuild reads itself, and the key takes their size and mtime.
+          name: 'record-sources',
           setup(b) {
-            b.onLoad({ filter: /.*/ }, async (args) => {
+            b.onLoad({ filter: /\.[cm]?tsx?$/ }, async (args) => {
               const bytes = await readFile(args.path);
               read.set(args.path, bytes);
-              return { contents: bytes, loader: loaders[extname(args.path)] ?? 'default', resolveDir: dirname(args.path) };
+              return { contents: bytes, loader: loaders[extname(args.path)] ?? 'ts', resolveDir: dirname(args.path) };
             });
           },
         },
@@ -269,8 +280,11 @@ async function compile(script: string): Promise<string> {
     // The build service is a child process of ours: end it when no build is running.
     if (--esbuildCalls === 0) await esbuild.stop();
   }
-  const inputs = [...read.keys()].sort();
-  const key = await keyOf(inputs, esbuild.version, (f) => read.get(f));
+  // Everything else esbuild read: package files (fingerprinted by stat) and any local non-TypeScript file.
+  const others = Object.keys(result.metafile.inputs).map((f) => resolve(REPO, f)).filter((f) => !read.has(f));
+  for (const f of others) if (!isPackageFile(f)) read.set(f, await readFile(f));
+  const inputs = [...new Set([...read.keys(), ...others])].sort();
+  const key = keyOf(inputs, esbuild.version, (f) => read.get(f));
   const dir = join(BUILD_ROOT, key);
   if (!existsSync(join(dir, 'DONE'))) {
     // Written aside and renamed into place: a concurrent start never sees half a bundle.
