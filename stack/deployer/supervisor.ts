@@ -9,7 +9,9 @@
 // hundreds of package files saves another ~0.2 s (auth) and ~0.4 s (app) of CPU per start. The key covers
 // the exact bytes of every local source compiled (and size + mtime of every package file), so an edited
 // source is picked up by the next launch, as with tsx. Should bundling ever fail, the launch falls back
-// to `node --import tsx` and says so at the top of the service's log.
+// to `node --import tsx` and says so at the top of the service's log. What this asks of a service's code:
+// no file reads relative to its own module (`import.meta.url`/`dirname`), no computed `import()` paths.
+// Each service still runs as `node --import tsx <file>` too (its self-test starts it that way).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
