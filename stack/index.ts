@@ -4,6 +4,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { appendFileSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { createStackPki, writeCaFile } from './ca/index.ts';
 import { startNameservers, type DnsHandle } from './dns/index.ts';
 import { startEdge, type EdgeHandle } from './edge/index.ts';
@@ -178,6 +179,29 @@ function coolifyToken(): string {
   return `1|${s}`;
 }
 
+type DbRoleName = 'gadgetbot' | 'zitadel' | 'reader';
+const DB_USERS: Record<DbRoleName, string> = { gadgetbot: 'gadgetbot', zitadel: 'zitadel', reader: 'gbv_reader' };
+
+/**
+ * Gives the run's database roles the passwords chosen before Postgres started (the services already have
+ * them), through the cluster's Unix socket (local trust, superuser), as startPostgres sets its own; the
+ * handle's roles (and so its url()) then carry these. TCP logins only ever work with the final passwords.
+ */
+async function adoptDbPasswords(p: PostgresHandle, runDir: string, passwords: Record<DbRoleName, string>): Promise<void> {
+  const c = new pg.Client({ host: join(runDir, 'pg-socket'), port: p.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5000 });
+  try {
+    await c.connect();
+    const names = Object.keys(passwords) as DbRoleName[];
+    // One statement: a failure never reaches the log with a password in it (log_min_error_statement=panic).
+    await c.query(names.map((n) => `ALTER ROLE ${c.escapeIdentifier(DB_USERS[n])} PASSWORD ${c.escapeLiteral(passwords[n])}`).join(';\n'));
+    for (const n of names) p.roles[n].password = passwords[n];
+  } catch (e) {
+    throw new Error(`PostgreSQL: setting the run's passwords failed: ${(e as Error).message}`);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
 function baseUrl(host: string, port: number): string {
   return port === 443 ? `https://${host}` : `https://${host}:${port}`;
 }
@@ -312,6 +336,15 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
 
     // Independent pieces first, in parallel.
     const pgPort = await freePort(INTERNAL_HOST, [PUBLIC_HOST]);
+    // The database roles' passwords are chosen here, before Postgres runs, so that auth and app can be spawned
+    // (and load their modules) while it starts: their DATABASE_URL is known up front.
+    const dbPasswords: Record<DbRoleName, string> = { gadgetbot: secret(18), zitadel: secret(18), reader: secret(18) };
+    const dbUrl = (database: 'gadgetbot' | 'zitadel', role: 'owner' | 'reader' = 'owner', scheme: 'postgresql' | 'postgres' = 'postgresql') => {
+      const name: DbRoleName = role === 'reader' ? 'reader' : database;
+      return `${scheme}://${DB_USERS[name]}:${encodeURIComponent(dbPasswords[name])}@${INTERNAL_HOST}:${pgPort}/${database}`;
+    };
+    // The migrations' module (and pg) load while Postgres starts, not after.
+    void import('./app/migrate.ts').catch(() => undefined);
     const pkiP = createStackPki(HOSTS, faults).then(async (pki) => {
       const caFile = await writeCaFile(dir, pki);
       mark('ca');
@@ -322,10 +355,14 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       mark('dns');
       return d;
     });
-    const pgP = startPostgres({ stackRoot, runDir: dir, port: pgPort, faults, log }).then((p) => {
+    const pgP = startPostgres({ stackRoot, runDir: dir, port: pgPort, faults, log }).then(async (p) => {
       pgHandle = p;
       pgPid = p.pid;
       remember('postgres', p.pid);
+      await adoptDbPasswords(p, dir, dbPasswords);
+      for (const [db, role] of [['gadgetbot', 'owner'], ['zitadel', 'owner'], ['gadgetbot', 'reader']] as const) {
+        if (p.url(db, role) !== dbUrl(db, role)) throw new Error(`stack: the ${db}/${role} database URL differs from the one given to the services`);
+      }
       mark('postgres');
       return p;
     });
@@ -358,7 +395,12 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
     });
     // Surface the first failure at once; the others are awaited (and cleaned up) by stop().
     const settle = Promise.allSettled([pkiP, dnsP, pgP, edgeP]);
-    const [{ caFile }, dnsH, pgH, edgeH] = await Promise.all([pkiP, dnsP, pgP, edgeP]).catch(async (e) => {
+    const all = Promise.all([pkiP, dnsP, pgP, edgeP]);
+    all.catch(() => undefined);
+    // The services need the CA file, the DNS server and the edge's port; Postgres may still be starting (and
+    // its failure ends this wait too).
+    const front = Promise.all([pkiP, dnsP, edgeP]);
+    const [{ caFile }, dnsH, edgeH] = await Promise.race([front, pgP.then(() => front)]).catch(async (e) => {
       await settle;
       throw e;
     });
@@ -395,7 +437,7 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       env: () => ({
         ...common,
         AUTH_URL: urls.auth,
-        DATABASE_URL: pgH.url('zitadel'),
+        DATABASE_URL: dbUrl('zitadel'),
         APP_URL: urls.app,
         ZITADEL_CLIENT_ID: secrets.clientId,
         ADMIN_USER: USERS.admin,
@@ -418,7 +460,7 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       onSpawn: (i: Instance) => remember(`app-${i.generation}`, i.proc.pid),
       env: () => ({
         ...common,
-        DATABASE_URL: pgH.url('gadgetbot'),
+        DATABASE_URL: dbUrl('gadgetbot'),
         APP_URL: urls.app,
         BETTER_AUTH_URL: urls.app,
         BETTER_AUTH_SECRET: secrets.betterAuthSecret,
@@ -430,9 +472,12 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       }),
     });
 
+    // Both are spawned now; auth waits for its database itself (it retries), the app connects on first use.
+    const authLaunch = auth.launch();
+    const appLaunch = app.launch();
     // Auth needs only its database; the app also needs its tables.
     const authP = (async () => {
-      const inst = await auth!.launch();
+      const inst = await authLaunch;
       // Ready means /debug/ready answers 200 (the OIDC provider and its database are set up). Under the
       // faults that break those endpoints, any answer of the endpoint we watch has to do.
       const strict = has(faults, 'auth-not-ready') ? !has(faults, 'auth-healthz-failing') : true;
@@ -443,10 +488,10 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
     })();
     const appP = (async () => {
       // The app process loads for about a second and touches its tables only when serving; the migrations
-      // take a fraction of that. Run both at once, and route to the app only when both are done.
-      const migrated = migrateApp(pgH.url('gadgetbot'), faults).then(() => mark('migrations'));
+      // run as soon as Postgres is up. Route to the app only when both are done.
+      const migrated = pgP.then((pgH) => migrateApp(pgH.url('gadgetbot'), faults)).then(() => mark('migrations'));
       migrated.catch(() => undefined);
-      const inst = await app!.launch();
+      const inst = await appLaunch;
       await migrated;
       // Any HTTP answer counts here: under fault app-health-failing the app is up but unhealthy.
       await app!.waitUp(inst, { timeoutMs: healthTimeoutMs, require2xx: false });
@@ -477,11 +522,15 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       edgeH.routes.setUpstream(HOSTS.deployer, { host: INTERNAL_HOST, port: deployer.port });
       mark('deployer');
     })();
-    const settle2 = Promise.allSettled([authP, appP, deployerP]);
-    await Promise.all([authP, appP, deployerP]).catch(async (e) => {
-      await settle2;
-      throw e;
-    });
+    const settle2 = Promise.allSettled([all, authP, appP, deployerP]);
+    const [, , pgH] = await Promise.all([all, authP, appP, deployerP])
+      .then(([front]) => front)
+      .catch(async (e) => {
+        // A failed piece (Postgres, say) leaves the services waiting for it: end them now, so their waits end too.
+        await Promise.all([app?.stopAll(5000), auth?.stopAll(5000)]).catch(() => undefined);
+        await settle2;
+        throw e;
+      });
 
     const dbScheme = has(faults, 'db-url-postgres-scheme') ? 'postgres' : 'postgresql';
     const env: Record<string, string> = {

@@ -63,10 +63,16 @@ try {
 
 type Services = Awaited<ReturnType<typeof loadServices>>;
 
+/** Start-up marks (ms since process start), logged with the `ready` event. */
+const startup: Record<string, number> = {};
+const uptimeMs = () => Math.round(process.uptime() * 1000);
+
 async function loadServices() {
   const { installOutbound } = await import('./net.ts');
   installOutbound({ dnsServer: STACK_DNS_SERVER, caFile: STACK_CA_FILE });
+  startup.netMs = uptimeMs();
   const [{ default: pg }, authMod, apiMod] = await Promise.all([import('pg'), import('./auth.ts'), import('./api.ts')]);
+  startup.modulesMs = uptimeMs();
   const pool = new pg.Pool({
     connectionString: DATABASE_URL,
     max: 5,
@@ -86,6 +92,7 @@ async function loadServices() {
   });
   const bots = new apiMod.GadgetBots(pool, FAULTS);
   const rpc = apiMod.createRpcHandler(apiMod.createRouter(bots, FAULTS), log);
+  startup.servicesMs = uptimeMs();
   return { pool, auth, bots, rpc, isAdmin: (userId: string) => authMod.isAdmin(pool, userId) };
 }
 
@@ -429,10 +436,10 @@ server.on('error', (err: NodeJS.ErrnoException) => {
 
 server.listen(PORT, HOST, () => {
   const addr = server.address();
-  log({ event: 'listening', host: HOST, port: typeof addr === 'object' && addr ? addr.port : PORT, faults: [...FAULTS] });
+  log({ event: 'listening', host: HOST, port: typeof addr === 'object' && addr ? addr.port : PORT, faults: [...FAULTS], uptimeMs: uptimeMs() });
   // Warm up after listening: loading Better Auth and the rest takes about a second.
   services().then(
-    () => log({ event: 'ready' }),
+    () => log({ event: 'ready', uptimeMs: uptimeMs(), ...startup }),
     (err: unknown) => log({ event: 'startup-error', message: err instanceof Error ? err.message.slice(0, 300) : String(err) }),
   );
 });

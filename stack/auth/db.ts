@@ -125,14 +125,21 @@ export interface Instance {
   cookieKeys: string[];
 }
 
-export async function loadInstance(pool: pg.Pool): Promise<Instance> {
+/** A new RS256 signing key as a private JWK (generated on libuv's thread pool). */
+export async function generateSigningJwk(): Promise<Record<string, unknown>> {
+  const { privateKey } = await new Promise<{ privateKey: import('node:crypto').KeyObject }>((resolve, reject) =>
+    generateKeyPair('rsa', { modulusLength: 2048 }, (err, _pub, priv) => (err ? reject(err) : resolve({ privateKey: priv }))),
+  );
+  return { ...privateKey.export({ format: 'jwk' }), kid: zitadelId(), alg: 'RS256', use: 'sig' };
+}
+
+/**
+ * The instance's ids and keys, created on first use. `spareSigningKey` (from generateSigningJwk, started
+ * while waiting for the database) is used if the database has no key yet, and dropped otherwise.
+ */
+export async function loadInstance(pool: pg.Pool, spareSigningKey?: Promise<Record<string, unknown>>): Promise<Instance> {
   const ids = await metaOnce(pool, 'instance', () => ({ orgId: zitadelId(), projectId: zitadelId() }));
-  const signingJwk = await metaOnce(pool, 'signing_jwk', async () => {
-    const { privateKey } = await new Promise<{ privateKey: import('node:crypto').KeyObject }>((resolve, reject) =>
-      generateKeyPair('rsa', { modulusLength: 2048 }, (err, _pub, priv) => (err ? reject(err) : resolve({ privateKey: priv }))),
-    );
-    return { ...privateKey.export({ format: 'jwk' }), kid: zitadelId(), alg: 'RS256', use: 'sig' };
-  });
+  const signingJwk = await metaOnce(pool, 'signing_jwk', () => spareSigningKey ?? generateSigningJwk());
   const cookieKeys = await metaOnce(pool, 'cookie_keys', () => [randomBytes(32).toString('base64url')]);
   return { ...ids, signingJwk, cookieKeys };
 }
@@ -150,9 +157,18 @@ export interface UserRow {
   updated_at: Date;
 }
 
-/** Creates or updates the seeded users (same id across restarts: the `sub` must not change). */
-export async function seedUsers(pool: pg.Pool, users: SeedUser[]): Promise<void> {
-  const hashes = await Promise.all(users.map((u) => hashPassword(u.password)));
+/** The seeded users' password hashes, all at once (scrypt runs on libuv's thread pool); needs no database. */
+export function hashSeedPasswords(users: SeedUser[]): Promise<string[]> {
+  return Promise.all(users.map((u) => hashPassword(u.password)));
+}
+
+/**
+ * Creates or updates the seeded users (same id across restarts: the `sub` must not change). `hashes` (from
+ * hashSeedPasswords, in the order of `users`) lets the caller compute them before the database is up.
+ */
+export async function seedUsers(pool: pg.Pool, users: SeedUser[], hashes?: Promise<string[]> | string[]): Promise<void> {
+  hashes = await (hashes ?? hashSeedPasswords(users));
+  if (hashes.length !== users.length) throw new Error('seedUsers: one hash per user');
   for (const [i, u] of users.entries()) {
     await pool.query(
       `INSERT INTO auth_users (id, login_name, display_name, given_name, family_name, email, email_verified, password_hash, roles)
