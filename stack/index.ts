@@ -4,7 +4,6 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { appendFileSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { createStackPki, writeCaFile } from './ca/index.ts';
 import { startNameservers, type DnsHandle } from './dns/index.ts';
 import { startEdge, type EdgeHandle } from './edge/index.ts';
@@ -182,26 +181,6 @@ function coolifyToken(): string {
 type DbRoleName = 'gadgetbot' | 'zitadel' | 'reader';
 const DB_USERS: Record<DbRoleName, string> = { gadgetbot: 'gadgetbot', zitadel: 'zitadel', reader: 'gbv_reader' };
 
-/**
- * Gives the run's database roles the passwords chosen before Postgres started (the services already have
- * them), through the cluster's Unix socket (local trust, superuser), as startPostgres sets its own; the
- * handle's roles (and so its url()) then carry these. TCP logins only ever work with the final passwords.
- */
-async function adoptDbPasswords(p: PostgresHandle, runDir: string, passwords: Record<DbRoleName, string>): Promise<void> {
-  const c = new pg.Client({ host: join(runDir, 'pg-socket'), port: p.port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 5000 });
-  try {
-    await c.connect();
-    const names = Object.keys(passwords) as DbRoleName[];
-    // One statement: a failure never reaches the log with a password in it (log_min_error_statement=panic).
-    await c.query(names.map((n) => `ALTER ROLE ${c.escapeIdentifier(DB_USERS[n])} PASSWORD ${c.escapeLiteral(passwords[n])}`).join(';\n'));
-    for (const n of names) p.roles[n].password = passwords[n];
-  } catch (e) {
-    throw new Error(`PostgreSQL: setting the run's passwords failed: ${(e as Error).message}`);
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 function baseUrl(host: string, port: number): string {
   return port === 443 ? `https://${host}` : `https://${host}:${port}`;
 }
@@ -355,11 +334,10 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
       mark('dns');
       return d;
     });
-    const pgP = startPostgres({ stackRoot, runDir: dir, port: pgPort, faults, log }).then(async (p) => {
+    const pgP = startPostgres({ stackRoot, runDir: dir, port: pgPort, faults, log, passwords: dbPasswords }).then(async (p) => {
       pgHandle = p;
       pgPid = p.pid;
       remember('postgres', p.pid);
-      await adoptDbPasswords(p, dir, dbPasswords);
       for (const [db, role] of [['gadgetbot', 'owner'], ['zitadel', 'owner'], ['gadgetbot', 'reader']] as const) {
         if (p.url(db, role) !== dbUrl(db, role)) throw new Error(`stack: the ${db}/${role} database URL differs from the one given to the services`);
       }

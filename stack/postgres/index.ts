@@ -278,6 +278,8 @@ export interface PostgresOptions {
   log?: (line: string) => void;
   /** Bound on the wait for "ready"; default 20 s. */
   timeoutMs?: number;
+  /** The roles' passwords, when the caller hands the URLs to services before the server is up; default: new ones. */
+  passwords?: { gadgetbot: string; zitadel: string; reader: string };
 }
 
 /** What fault `db-wrong-major` makes the reader see. */
@@ -332,9 +334,9 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresHandle>
   }
 
   const roles = {
-    gadgetbot: { user: 'gadgetbot', password: password() },
-    zitadel: { user: 'zitadel', password: password() },
-    reader: { user: 'gbv_reader', password: password() },
+    gadgetbot: { user: 'gadgetbot', password: o.passwords?.gadgetbot ?? password() },
+    zitadel: { user: 'zitadel', password: o.passwords?.zitadel ?? password() },
+    reader: { user: 'gbv_reader', password: o.passwords?.reader ?? password() },
   };
   try {
     await withSocketClient(sock, o.port, 'postgres', async (c) => {
