@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   let stack: StackHandle;
   try {
-    stack = await startStack({ faults, ports, log: (l) => (process.env.STACK_VERBOSE ? console.log(l) : undefined) });
+    stack = await startStack({ faults, ports, signInRateLimit: process.env.STACK_SIGNIN_RATE_LIMIT !== 'off', log: (l) => (process.env.STACK_VERBOSE ? console.log(l) : undefined) });
   } catch (e) {
     if (e instanceof PortInUseError) {
       console.error(e.message);

@@ -7,8 +7,6 @@
 // (development; skips the healthy runs and the coverage of faults not selected).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JSONReport } from '@playwright/test/reporter';
 import { FAULT_IDS } from '../stack/faults.ts';
@@ -17,22 +15,10 @@ import { faultRows, HINTS_OFF_STACK, NOT_FAULT_GUARDED, type MatrixRow } from '.
 import { formatTable, judgeHealthy, pool, runRow, type RowResult } from './lib/matrix.ts';
 import { readOutcomes, ROOT, runSuite } from './lib/run-suite.ts';
 
-const SECURITY_ROWS = join(ROOT, 'selftest', 'matrix-security-rows.ts');
 const ONLY = (process.env.GBV_MATRIX_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const CONCURRENCY = Math.max(1, Number(process.env.GBV_MATRIX_CONCURRENCY ?? 2) || 2);
 const ALL_PROJECTS = ['infra', 'db', 'setup', 'auth', 'crud', 'disruptive'];
 const HEALTHY_REPEAT = 2;
-
-async function allRows(): Promise<MatrixRow[]> {
-  const rows = [...faultRows];
-  if (existsSync(SECURITY_ROWS)) {
-    const m = (await import(SECURITY_ROWS)) as { securityRows?: MatrixRow[]; SECURITY_ROWS?: MatrixRow[] };
-    const extra = m.securityRows ?? m.SECURITY_ROWS;
-    assert.ok(Array.isArray(extra), 'selftest/matrix-security-rows.ts must export securityRows: MatrixRow[]');
-    rows.push(...extra);
-  }
-  return rows;
-}
 
 /** Every test of the suite, all projects incl. disruptive: "project › file › describe › title". */
 function listSuite(): { project: string; title: string }[] {
@@ -43,7 +29,7 @@ function listSuite(): { project: string; title: string }[] {
 }
 
 test('fault matrix: table and coverage', async (t) => {
-  const rows = await allRows();
+  const rows = faultRows;
 
   await t.test('rows are well formed', () => {
     const names = new Set<string>();
@@ -101,10 +87,12 @@ test('fault matrix: table and coverage', async (t) => {
   const healthyRuns = ONLY.length ? 0 : HEALTHY_REPEAT;
   const started = Date.now();
   type Job = { kind: 'healthy'; i: number } | { kind: 'row'; row: MatrixRow };
-  // Healthy runs are the longest: start them first so the pool ends evenly.
+  // Longest first, so the pool ends evenly: the healthy runs (every project), then rows with browser journeys
+  // (the redeploy and sign-in rows), then the API-level rows.
+  const weight = (r: MatrixRow) => (r.projects.some((p) => p === 'crud' || p === 'disruptive') ? 3 : r.projects.includes('auth') ? 2 : 1);
   const jobs: Job[] = [
     ...Array.from({ length: healthyRuns }, (_, i) => ({ kind: 'healthy' as const, i })),
-    ...selected.map((row) => ({ kind: 'row' as const, row })),
+    ...[...selected].sort((a, b) => weight(b) - weight(a)).map((row) => ({ kind: 'row' as const, row })),
   ];
   const results = await pool(jobs, CONCURRENCY, async (j): Promise<RowResult> => {
     if (j.kind === 'row') return runRow(j.row);

@@ -67,6 +67,12 @@ const T = {
   uiCrud: /products-ui\.spec\.ts › .*create, view, update and delete a GadgetBot through the UI/,
   redeploy: /redeploy\.spec\.ts › .*a redeploy keeps users signed in/,
   zitadelUpgrade: /zitadel-upgrade\.spec\.ts › .*auth comes back within the maintenance window/,
+  externalCallback: /security\.spec\.ts › .*sign-in refuses an external callbackURL/,
+  authorizeUrl: /security\.spec\.ts › .*the authorize URL carries state/,
+  forged: /security\.spec\.ts › .*a forged or tampered callback/,
+  crossSite: /security\.spec\.ts › .*the oRPC API refuses a cross-site request/,
+  securePrefix: /security\.spec\.ts › .*session cookies are __Secure- prefixed/,
+  appHeaders: /security-headers\.spec\.ts › .*app pages send HSTS/,
 };
 export const TITLES = T;
 
@@ -187,11 +193,11 @@ export const faultRows: MatrixRow[] = [
     mustPass: [],
   },
   {
-    name: 'no-admin-check+delete-keeps-row+no-session-check+list-snapshot',
-    faults: ['no-admin-check', 'delete-keeps-row', 'no-session-check', 'list-snapshot'],
+    name: 'no-admin-check+delete-keeps-row+no-session-check+list-snapshot+callback-replay+no-csrf-check+session-short-lived',
+    faults: ['no-admin-check', 'delete-keeps-row', 'no-session-check', 'list-snapshot', 'callback-replay', 'no-csrf-check', 'session-short-lived'],
     projects: ['setup', 'crud', 'auth'],
-    grep: 'sign in as|crud/|/admin redirects',
-    note: 'viewer writes vs. admin deletes vs. anonymous access vs. the list page: each test trips on one of them',
+    grep: 'sign in as|crud/|/admin redirects|forged or tampered|cross-site request|new browser context',
+    note: 'viewer writes vs. admin deletes vs. anonymous access vs. the list page vs. the callback\'s state check vs. the API\'s cross-site check vs. the session lifetime: each test trips on one of them',
     mustFail: [
       { title: T.nonAdmin, message: re('a non-admin user could (create|update|delete)'), hint: 'no-admin-check' },
       { title: T.apiCrud, message: re('delete answered success but kept the row'), hint: 'delete-keeps-row' },
@@ -200,22 +206,29 @@ export const faultRows: MatrixRow[] = [
       // The bot just made is missing from the products table (Playwright's locator message names the row).
       { title: T.uiList, message: re("getByRole\\('row'\\)[\\s\\S]*Expected: 1\\s+Received: 0") },
       { title: T.uiCrud, message: re("getByRole\\('row'\\)[\\s\\S]*Expected: 1\\s+Received: 0") },
+      { title: T.forged, message: re('forged callback: .* created a session'), hint: 'callback-replay' },
+      { title: T.crossSite, message: re('answered a cross-site request') },
+      { title: T.newContext, message: re('expires in \\d+ min'), hint: 'session-short-lived' },
     ],
     mustPass: [{ title: T.signInAdmin }, { title: T.signInViewer }],
   },
   {
-    name: 'session-cookie-not-persistent+signout-keeps-session+wrong-password-accepted',
-    faults: ['session-cookie-not-persistent', 'signout-keeps-session', 'wrong-password-accepted'],
+    name: 'session-cookie-not-persistent+signout-keeps-session+wrong-password-accepted+open-redirect+no-pkce+cookie-no-secure-prefix',
+    faults: ['session-cookie-not-persistent', 'signout-keeps-session', 'wrong-password-accepted', 'open-redirect', 'no-pkce', 'cookie-no-secure-prefix'],
     projects: ['setup', 'auth'],
-    note: 'cookie lifetime vs. server-side sign-out vs. the password check',
+    grep: 'sign in as|sign-in\\.spec|sign-out\\.spec|session\\.spec|external callbackURL|authorize URL carries|__Secure- prefixed|cross-site request',
+    note: 'cookie lifetime vs. server-side sign-out vs. the password check vs. where sign-in may return to vs. how the authorize request is bound vs. how the session cookie is named',
     mustFail: [
       { title: T.browserRestart, message: re('cookie has no expiry|sent to sign in again'), hint: 'session-cookie-not-persistent' },
       { title: T.signIn, message: re('persistent|expir|max-age'), hint: 'session-cookie-not-persistent' },
       { title: T.signOut, message: re('sign-out left the server session valid'), hint: 'signout-keeps-session' },
       // The password page moves on instead of showing its error element.
       { title: T.wrongPassword, message: re('a wrong password was accepted'), hint: 'wrong-password-accepted' },
+      { title: T.externalCallback, message: re('open redirect: sign-in accepted the external callbackURL'), hint: 'open-redirect' },
+      { title: T.authorizeUrl, message: re('no PKCE code_challenge'), hint: 'callback-replay' },
+      { title: T.securePrefix, message: re('lacks the __Secure- prefix') },
     ],
-    mustPass: [{ title: T.adminRedirect }, { title: T.newContext }],
+    mustPass: [{ title: T.adminRedirect }, { title: T.newContext }, { title: T.crossSite }],
   },
   {
     name: 'redeploy-loses-sessions',
@@ -237,6 +250,20 @@ export const faultRows: MatrixRow[] = [
       { title: T.zitadelUpgrade, message: re('issuer') },
     ],
     mustPass: [{ title: T.signInAdmin }],
+  },
+  {
+    name: 'db-port-exposed+missing-security-headers+redirect-uri-unregistered',
+    faults: ['db-port-exposed', 'missing-security-headers', 'redirect-uri-unregistered'],
+    projects: ['infra'],
+    grep: 'Exposure|Security headers|App health|requires Login V2',
+    note: "Postgres listens on 127.0.0.1 besides 127.0.0.2 vs. the app's answers without their headers vs. the auth client's redirect URIs",
+    mustFail: [
+      { title: T.forbiddenPorts, message: /forbidden port \d+ is open on 127\.0\.0\.1/, hint: 'port-exposed' },
+      { title: T.appHeaders, message: /no Strict-Transport-Security[\s\S]*X-Content-Type-Options is missing[\s\S]*no framing protection/, hint: 'security-headers' },
+      // Zitadel shows its error page at authorize instead of the Login V2 pages.
+      { title: T.loginV2, message: /redirect_uri|authorize/, hint: 'redirect-uri-unregistered' },
+    ],
+    mustPass: [{ title: T.expectedPorts }, { title: T.authHeaders }, { title: T.appGet }],
   },
 ];
 

@@ -18,6 +18,12 @@ export interface StackOptions {
   ports?: 'auto' | { https: number; http: number };
   authRestartPauseMs?: number;
   redeployGapMs?: number;
+  /**
+   * false: the app does not rate-limit sign-ins. Default true: Better Auth's production limit (3 sign-ins per
+   * 10 s per client IP), as the real app has. The fault matrix turns it off for its fault runs only (they prove
+   * detection, not pacing); its healthy runs keep it.
+   */
+  signInRateLimit?: boolean;
   log?: (line: string) => void;
 }
 
@@ -447,6 +453,7 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
         STACK_CA_FILE: caFile,
         STACK_DNS_SERVER: dnsH.server,
         STACK_FAULTS: faultList,
+        SIGN_IN_RATE_LIMIT: opts.signInRateLimit === false ? 'off' : 'on',
       }),
     });
 

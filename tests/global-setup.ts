@@ -12,7 +12,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 // The orchestrator's API as fixed in docs/CONTRACT.md.
 interface StackHandle { env: Record<string, string>; dir: string; stop(): Promise<void> }
-interface StackModule { startStack(opts?: { faults?: string[]; log?: (line: string) => void }): Promise<StackHandle> }
+interface StackModule { startStack(opts?: { faults?: string[]; signInRateLimit?: boolean; log?: (line: string) => void }): Promise<StackHandle> }
 
 declare global {
   // Shared with global-teardown.ts (same runner process).
@@ -33,6 +33,7 @@ export async function startEmbeddedStack(): Promise<StackHandle> {
   const mod = (await import(pathToFileURL(join(ROOT, 'stack', 'index.ts')).href)) as StackModule;
   const handle = await mod.startStack({
     faults,
+    signInRateLimit: process.env.STACK_SIGNIN_RATE_LIMIT !== 'off',
     log: process.env.GBV_STACK_LOG === '1' ? (line) => console.log(`[stack] ${line}`) : undefined,
   });
   globalThis.__gbvStack = handle;

@@ -84,7 +84,9 @@ export function short(title: string): string {
 export async function runRow(row: MatrixRow, timeoutMs = 420_000): Promise<RowResult> {
   try {
     const extraArgs = row.workers ? [`--workers=${row.workers}`] : [];
-    const run = await runSuite({ faults: row.faults, projects: row.projects, grep: row.grep, extraArgs, timeoutMs });
+    // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits. The healthy
+    // runs keep it, as the real app has it.
+    const run = await runSuite({ faults: row.faults, projects: row.projects, grep: row.grep, extraArgs, timeoutMs, env: { STACK_SIGNIN_RATE_LIMIT: 'off' } });
     const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
     return { row, run, problems, observed };
   } catch (e) {

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { JSONReport, JSONReportSuite } from '@playwright/test/reporter';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
+const PW_CLI = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
 
 export interface Outcome {
   project: string;
@@ -71,13 +72,13 @@ export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
   const dir = mkdtempSync(join(tmpdir(), 'gbv-run-'));
   const jsonFile = join(dir, 'results.json');
   // The verdict reporter as CI runs it (hints on failures, the VERDICT line), plus JSON for the judging.
-  const args = ['playwright', 'test', '--reporter=./helpers/verdict-reporter.ts,json', '--retries=0', ...(opts.extraArgs ?? [])];
+  const args = [PW_CLI, 'test', '--reporter=./helpers/verdict-reporter.ts,json', '--retries=0', ...(opts.extraArgs ?? [])];
   for (const p of opts.projects ?? []) args.push('--project', p);
   if (opts.grep) args.push('--grep', opts.grep);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // The child must start its own stack: drop any target the parent may carry.
-    if (v !== undefined && !/^(APP_URL|AUTH_URL|DEPLOYER_URL|STACK_FAULTS)$/.test(k)) env[k] = v;
+    if (v !== undefined && !/^(APP_URL|AUTH_URL|DEPLOYER_URL|STACK_FAULTS|STACK_SIGNIN_RATE_LIMIT)$/.test(k)) env[k] = v;
   }
   Object.assign(env, {
     PLAYWRIGHT_JSON_OUTPUT_NAME: jsonFile,
@@ -88,7 +89,7 @@ export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
     ...opts.env,
   });
   const started = Date.now();
-  const child = spawn('npx', args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stdout += d));

@@ -13,6 +13,8 @@ export interface AuthConfig {
   issuerUrl: string;
   clientId: string;
   faults: ReadonlySet<string>;
+  /** false: no sign-in rate limit (the stack's fault-matrix runs); otherwise Better Auth's production default. */
+  rateLimit?: boolean;
   log: (event: Record<string, unknown>) => void;
 }
 
@@ -32,6 +34,7 @@ export function createAuth(cfg: AuthConfig) {
     database: cfg.pool,
     trustedOrigins: [new URL(cfg.appUrl).origin],
     telemetry: { enabled: false },
+    ...(cfg.rateLimit === false ? { rateLimit: { enabled: false } } : {}),
     user: { modelName: 'users', fields: { emailVerified: 'email_verified', ...ts } },
     session: {
       modelName: 'sessions',

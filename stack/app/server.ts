@@ -88,6 +88,7 @@ async function loadServices() {
     issuerUrl: ZITADEL_ISSUER_URL,
     clientId: ZITADEL_CLIENT_ID,
     faults: FAULTS,
+    rateLimit: env.SIGN_IN_RATE_LIMIT !== 'off',
     log,
   });
   const bots = new apiMod.GadgetBots(pool, FAULTS);
