@@ -136,7 +136,7 @@ describe('Coolify client', () => {
       assert.match(e.message, /did not reach a final status within 0 s \(last status: in_progress\)/);
       return true;
     });
-    assert.ok(Date.now() - t0 < 1500);
+    assert.ok(Date.now() - t0 < 10_000, 'gave up at its time-out (0.4 s), not hanging'); // generous: a shared machine
     api.willWalk(['queued', 'in_progress', 'finished']);
   });
 

@@ -256,7 +256,7 @@ describe('dns', () => {
       assert.equal(e.code, 'ETIMEOUT');
       return true;
     });
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms (bound 0.6 s; generous: a shared machine)`);
   });
 
   test('lookupFor: undefined without RESOLVE_VIA_DNS_SERVERS; otherwise answers both callback shapes', async () => {
@@ -308,7 +308,7 @@ describe('http', () => {
   test('time-out is bounded and named', async () => {
     const started = Date.now();
     await assert.rejects(request(target({}), `http://127.0.0.2:${httpPort}/slow`, { timeoutMs: 400 }), /within 400 ms/);
-    assert.ok(Date.now() - started < 2000);
+    assert.ok(Date.now() - started < 10_000, 'gave up at its time-out (0.4 s), not hanging');
   });
 
   test('connection refused and NXDOMAIN are named', async () => {
@@ -444,7 +444,7 @@ describe('preflight', () => {
     const started = Date.now();
     const silent = target({ DNS_SERVERS: `127.0.0.1:${silentDnsPort}` });
     await assert.rejects(preflight(silent, { timeoutMs: 1500 }), /cannot resolve app\.test via 127\.0\.0\.1:\d+: timed out/);
-    assert.ok(Date.now() - started < 3000);
+    assert.ok(Date.now() - started < 10_000, 'gave up at its time-out (1.5 s), not hanging');
   });
 
   test('untrusted CA everywhere is a certificate root cause', async () => {
