@@ -256,6 +256,25 @@ export interface DbRole {
   password: string;
 }
 
+export type DbRoleName = 'gadgetbot' | 'zitadel' | 'reader';
+/** The login of each role (the template cluster creates them). */
+export const DB_ROLE_USERS: Record<DbRoleName, string> = { gadgetbot: 'gadgetbot', zitadel: 'zitadel', reader: 'gbv_reader' };
+
+/**
+ * `postgresql://user:pw@127.0.0.2:port/db` (passwords URL-safe): the owner of the database, or the suite's
+ * read-only role. Pure, so the orchestrator can hand the URLs to services before the server is up.
+ */
+export function databaseUrl(
+  port: number,
+  passwords: Record<DbRoleName, string>,
+  database: 'gadgetbot' | 'zitadel',
+  role: 'owner' | 'reader' = 'owner',
+  scheme: 'postgresql' | 'postgres' = 'postgresql',
+): string {
+  const name: DbRoleName = role === 'reader' ? 'reader' : database;
+  return `${scheme}://${DB_ROLE_USERS[name]}:${encodeURIComponent(passwords[name])}@${INTERNAL_HOST}:${port}/${database}`;
+}
+
 export interface PostgresHandle {
   host: string;
   port: number;
@@ -279,7 +298,7 @@ export interface PostgresOptions {
   /** Bound on the wait for "ready"; default 20 s. */
   timeoutMs?: number;
   /** The roles' passwords, when the caller hands the URLs to services before the server is up; default: new ones. */
-  passwords?: { gadgetbot: string; zitadel: string; reader: string };
+  passwords?: Record<DbRoleName, string>;
 }
 
 /** What fault `db-wrong-major` makes the reader see. */
@@ -333,10 +352,11 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresHandle>
     throw e;
   }
 
+  const passwords: Record<DbRoleName, string> = o.passwords ?? { gadgetbot: password(), zitadel: password(), reader: password() };
   const roles = {
-    gadgetbot: { user: 'gadgetbot', password: o.passwords?.gadgetbot ?? password() },
-    zitadel: { user: 'zitadel', password: o.passwords?.zitadel ?? password() },
-    reader: { user: 'gbv_reader', password: o.passwords?.reader ?? password() },
+    gadgetbot: { user: DB_ROLE_USERS.gadgetbot, password: passwords.gadgetbot },
+    zitadel: { user: DB_ROLE_USERS.zitadel, password: passwords.zitadel },
+    reader: { user: DB_ROLE_USERS.reader, password: passwords.reader },
   };
   try {
     await withSocketClient(sock, o.port, 'postgres', async (c) => {
@@ -370,10 +390,7 @@ export async function startPostgres(o: PostgresOptions): Promise<PostgresHandle>
     dataDir,
     pid: proc.pid,
     roles,
-    url(database, role = 'owner', scheme = 'postgresql') {
-      const r = role === 'reader' ? roles.reader : database === 'gadgetbot' ? roles.gadgetbot : roles.zitadel;
-      return `${scheme}://${r.user}:${encodeURIComponent(r.password)}@${INTERNAL_HOST}:${o.port}/${database}`;
-    },
+    url: (database, role, scheme) => databaseUrl(o.port, passwords, database, role, scheme),
     stop() {
       stopped ??= stopProc(proc);
       return stopped;
