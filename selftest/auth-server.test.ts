@@ -375,6 +375,29 @@ async function loginV2(b: Browser, startUrl: string, user: { username: string; p
 
 // ---------------------------------------------------------------- the tests
 
+// Pages a visitor sees: the username page as the suite asks for it (no request id), the error page for an
+// unknown request, a Login V2 page that does not exist, and the console.
+const HEADER_PAGES = ['/ui/v2/login/loginname', '/ui/v2/login/loginname?requestId=oidc_unknown', '/ui/v2/login/nope', '/ui/console'];
+const HEADER_NAMES = ['content-type', 'x-content-type-options', 'x-frame-options', 'content-security-policy', 'strict-transport-security', 'referrer-policy', 'cache-control'];
+
+/** The answers' headers for HEADER_PAGES, asked as the edge forwards a browser's request. */
+async function pageHeaders(a: Auth): Promise<{ path: string; status: number; headers: Record<string, string | undefined> }[]> {
+  const out = [];
+  for (const path of HEADER_PAGES) {
+    const r = await request(`http://${HOST}:${a.port}${path}`, {
+      headers: { host: AUTH_HOST, 'x-forwarded-proto': 'https', 'x-forwarded-host': AUTH_HOST, accept: 'text/html' },
+    });
+    await r.body.text();
+    const headers: Record<string, string | undefined> = {};
+    for (const n of HEADER_NAMES) {
+      const v = r.headers[n];
+      headers[n] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    out.push({ path, status: r.statusCode, headers });
+  }
+  return out;
+}
+
 describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
   let db: Pg;
   let auth: Auth;
@@ -382,17 +405,20 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
   let faulty1: Auth;
   let faulty2: Auth;
   let faulty3: Auth;
+  let faulty4: Auth;
   let config: oidc.Configuration;
   const retired: Auth[] = [];
 
   before(async () => {
     db = await startPostgres();
-    [auth, faulty1, faulty2, faulty3] = await Promise.all([
+    [auth, faulty1, faulty2, faulty3, faulty4] = await Promise.all([
       Auth.start(db.url),
       Auth.start(db.url, ['login-v1', 'issuer-mismatch', 'auth-method-basic', 'auth-not-ready']),
       Auth.start(db.url, ['redirect-uri-unregistered']),
       // An app fault too: the stand-in reads its half (PKCE no longer required) from the same STACK_FAULTS.
       Auth.start(db.url, ['no-pkce', 'no-csrf-check']),
+      // Listed with an id another service owns, as the orchestrator passes the whole list to every service.
+      Auth.start(db.url, ['missing-security-headers', 'auth-missing-security-headers']),
     ]);
     config = await rpConfig(() => auth);
   });
@@ -788,6 +814,31 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
       assert.match(r.body, /redirect_uri does not match/);
       assert.equal((await b.go(`${AUTH_URL}/debug/ready`)).status, 200);
     });
+
+    it('healthy: Login V2 pages send nosniff and X-Frame-Options DENY', async () => {
+      for (const p of await pageHeaders(auth)) {
+        assert.match(p.headers['content-type'] ?? '', /^text\/html/, p.path);
+        assert.equal(p.headers['x-content-type-options'], 'nosniff', p.path);
+        assert.equal(p.headers['x-frame-options'], 'DENY', p.path);
+      }
+    });
+
+    it('auth-missing-security-headers: no X-Content-Type-Options, no X-Frame-Options, no CSP frame-ancestors, no HSTS', async () => {
+      const seen = await pageHeaders(faulty4);
+      for (const p of seen) {
+        assert.ok(p.status < 500, `${p.path} rendered (${p.status})`);
+        assert.match(p.headers['content-type'] ?? '', /^text\/html/, `${p.path} is still the page`);
+        assert.equal(p.headers['x-content-type-options'], undefined, p.path);
+        assert.equal(p.headers['x-frame-options'], undefined, p.path);
+        assert.doesNotMatch(p.headers['content-security-policy'] ?? '', /frame-ancestors/i, p.path);
+        assert.equal(p.headers['strict-transport-security'], undefined, p.path);
+        // Only the protections go: the rest of the answer is unchanged.
+        assert.equal(p.headers['cache-control'], 'no-store', p.path);
+        assert.equal(p.headers['referrer-policy'], 'same-origin', p.path);
+      }
+      // The username page, as the suite asks for it (no request id), renders normally.
+      assert.equal(seen[0]!.status, 200);
+    });
   });
 
   it('reports not ready while its database is down, and stays alive', async () => {
@@ -800,7 +851,7 @@ describe('auth stand-in (stack/auth/server.ts)', { timeout: 180_000 }, () => {
   });
 
   it('logs JSON lines only, and never a password', async () => {
-    const all = [auth, faulty1, faulty2, faulty3, ...retired];
+    const all = [auth, faulty1, faulty2, faulty3, faulty4, ...retired];
     for (const a of all) assert.equal(await a.stop(), 0);
     for (const a of all)
       for (const line of a.stdout.split('\n').filter(Boolean)) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`);
