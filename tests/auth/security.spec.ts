@@ -6,31 +6,13 @@ import { cookieHeaderFor, isSessionTokenCookie, readStorageState } from '../../f
 import { AccountsPage, LoginNamePage, PasswordPage } from '../../fixtures/pages/index.ts';
 import type { Target } from '../../helpers/config.ts';
 import { header, headerList, request, type Response } from '../../helpers/http.ts';
+import { startSocialSignIn } from '../../helpers/oidc.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
 
 // Passwords are typed in one test: no traces or videos here.
 test.use({ trace: 'off', video: 'off', storageState: { cookies: [], origins: [] } });
 
 const EVIL = 'https://evil.example';
-const MAX_RATE_LIMIT_WAIT_MS = 12_000;
-
-/** POST /api/auth/sign-in/social as the login button does; waits out Better Auth's sign-in rate limit (429). */
-async function startSignIn(t: Target, callbackURL: string): Promise<Response> {
-  const deadline = Date.now() + 3 * MAX_RATE_LIMIT_WAIT_MS;
-  for (;;) {
-    const res = await request(t, `${t.appUrl}/api/auth/sign-in/social`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', origin: t.appUrl },
-      body: JSON.stringify({ provider: 'zitadel', callbackURL }),
-    });
-    if (res.status !== 429 || Date.now() > deadline) return res;
-    const ra = Number(header(res, 'x-retry-after') ?? header(res, 'retry-after') ?? 2);
-    const waitMs = Math.min(MAX_RATE_LIMIT_WAIT_MS, Math.max(500, (Number.isFinite(ra) ? ra : 2) * 1000));
-    // A wait on the server's own Retry-After, not a synchronisation guess.
-    await new Promise((r) => setTimeout(r, waitMs));
-  }
-}
-
 /** name → value of the cookies a response sets (deleted ones dropped). */
 function setCookies(res: Response): Map<string, string> {
   const out = new Map<string, string>();
@@ -73,7 +55,7 @@ const where = (res: Response) => `${res.status}${header(res, 'location') ? ` →
 test.describe('sign-in hardening', () => {
   test('sign-in refuses an external callbackURL (403 INVALID_CALLBACKURL)', { tag: '@smoke' }, async ({ target }) => {
     await label({ epic: EPIC.auth, feature: 'Security', story: 'no open redirect after sign-in', severity: 'critical' });
-    const res = await startSignIn(target, `${EVIL}/gbv-steal`);
+    const res = await startSocialSignIn(target, `${EVIL}/gbv-steal`);
     let code: unknown;
     try { code = (JSON.parse(res.body) as { code?: unknown }).code; } catch { code = undefined; }
     expect(res.status, res.status === 429
@@ -86,7 +68,7 @@ test.describe('sign-in hardening', () => {
 
   test('the authorize URL carries state and a PKCE S256 challenge; the state cookie is HttpOnly, SameSite=Lax', { tag: '@smoke' }, async ({ target }, info) => {
     await label({ epic: EPIC.auth, feature: 'Security', story: 'state and PKCE', severity: 'critical' });
-    const res = await startSignIn(target, '/admin');
+    const res = await startSocialSignIn(target, '/admin');
     expect(res.status, `POST /api/auth/sign-in/social answered ${res.status} (expected 200 with an authorize URL)`).toBe(200);
     const url = new URL((JSON.parse(res.body) as { url: string }).url);
     const p = url.searchParams;
@@ -126,7 +108,7 @@ test.describe('sign-in hardening', () => {
     const auth = new URL(target.authUrl).origin;
 
     // A: a genuine sign-in started over HTTP; its state cookie stays in jarA (A's browser).
-    const start = await test.step('browser A starts a sign-in (its state cookie stays with A)', () => startSignIn(target, '/admin'));
+    const start = await test.step('browser A starts a sign-in (its state cookie stays with A)', () => startSocialSignIn(target, '/admin'));
     expect(start.status, `POST /api/auth/sign-in/social answered ${start.status}`).toBe(200);
     const jarA = setCookies(start);
     const authorizeUrl = (JSON.parse(start.body) as { url: string }).url;

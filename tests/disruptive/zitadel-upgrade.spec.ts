@@ -48,7 +48,9 @@ test.describe('Zitadel upgrade', { tag: ['@disruptive', '@zitadel-upgrade'] }, (
           expect(r.status, `before the upgrade: ${target.authUrl}${path} answered ${r.status}: auth is not healthy, nothing to measure`).toBe(200);
         }
         const login = await probeLoginV2(target);
-        expect(login.loginV2, `before the upgrade: Login V2 is not required (authorize lands on ${login.landedOn}${login.problem ? `; ${login.problem}` : ''})`).toBe(true);
+        expect(login.loginV2, login.landedOn
+          ? `before the upgrade: Login V2 is not required (authorize lands on ${login.landedOn}${login.problem ? `; ${login.problem}` : ''})`
+          : `before the upgrade: the Login V2 check could not start: ${login.problem}`).toBe(true);
         const disco = await discover(target);
         const issuer = String(disco.document.issuer ?? '');
         expect(disco.status, `before the upgrade: discovery answered ${disco.status}`).toBe(200);
@@ -160,7 +162,8 @@ test.describe('Zitadel upgrade', { tag: ['@disruptive', '@zitadel-upgrade'] }, (
             '(check ZITADEL_EXTERNALDOMAIN, ZITADEL_EXTERNALSECURE and ZITADEL_EXTERNALPORT of the new version).');
         }
         const login = await probeLoginV2(target);
-        if (!login.loginV2) {
+        if (!login.loginV2 && !login.landedOn) problems.push(`zitadel-upgrade: the Login V2 check after the upgrade could not start: ${login.problem}`);
+        else if (!login.loginV2) {
           problems.push(`zitadel-upgrade: Login V2 is no longer required after the upgrade (authorize lands on ${login.landedOn}${login.problem ? `; ${login.problem}` : ''}): ` +
             'enable the Login V2 instance feature again.');
         }
