@@ -1,10 +1,10 @@
 // The fault matrix: proves the suite catches what it claims. For every fault of stack/faults.ts the rows of
 // selftest/fault-matrix.ts run the suite on a stack with that fault on and require the named checks to fail with a
 // message naming the problem while unrelated checks pass; a healthy stack must pass every project (incl.
-// disruptive) twice without a retry; and every test of the suite must be expected to fail by some row.
+// disruptive) twice without a retry (one run, --repeat-each); and every test of the suite must be expected to fail by some row.
 //
 // GBV_MATRIX_CONCURRENCY (default 2): suite runs at once. GBV_MATRIX_ONLY: comma list of row-name fragments
-// (development; skips the healthy runs and the coverage of faults not selected).
+// (development; skips the healthy run and the coverage of faults not selected).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -30,6 +30,7 @@ function listSuite(): { project: string; title: string }[] {
 
 test('fault matrix: table and coverage', async (t) => {
   const rows = faultRows;
+  const listed = listSuite();
 
   await t.test('rows are well formed', () => {
     const names = new Set<string>();
@@ -51,7 +52,6 @@ test('fault matrix: table and coverage', async (t) => {
   });
 
   await t.test('every test of the suite is expected to fail in some row', () => {
-    const listed = listSuite();
     assert.ok(listed.length > 20, `only ${listed.length} tests listed`);
     const unguarded: string[] = [];
     for (const l of listed) {
@@ -84,22 +84,24 @@ test('fault matrix: table and coverage', async (t) => {
   });
 
   const selected = ONLY.length ? rows.filter((r) => ONLY.some((o) => r.name.includes(o))) : rows;
-  const healthyRuns = ONLY.length ? 0 : HEALTHY_REPEAT;
   const started = Date.now();
-  type Job = { kind: 'healthy'; i: number } | { kind: 'row'; row: MatrixRow };
-  // Longest first, so the pool ends evenly: the healthy runs (every project), then rows with browser journeys
-  // (the redeploy and sign-in rows), then the API-level rows.
+  type Job = { kind: 'healthy' } | { kind: 'row'; row: MatrixRow };
+  // Longest first, so the pool ends evenly: the healthy run (every project, twice), then rows with browser
+  // journeys (the redeploy and sign-in rows), then the API-level rows.
   const weight = (r: MatrixRow) => (r.projects.some((p) => p === 'crud' || p === 'disruptive') ? 3 : r.projects.includes('auth') ? 2 : 1);
   const jobs: Job[] = [
-    ...Array.from({ length: healthyRuns }, (_, i) => ({ kind: 'healthy' as const, i })),
+    ...(ONLY.length ? [] : [{ kind: 'healthy' as const }]),
     ...[...selected].sort((a, b) => weight(b) - weight(a)).map((row) => ({ kind: 'row' as const, row })),
   ];
   const results = await pool(jobs, CONCURRENCY, async (j): Promise<RowResult> => {
-    if (j.kind === 'row') return runRow(j.row);
-    const row: MatrixRow = { name: `healthy #${j.i + 1}`, faults: [], projects: ALL_PROJECTS, mustFail: [], mustPass: [] };
+    if (j.kind === 'row') return runRow(j.row, listed);
+    const row: MatrixRow = { name: `healthy ×${HEALTHY_REPEAT}`, faults: [], projects: ALL_PROJECTS, mustFail: [], mustPass: [] };
     try {
-      const run = await runSuite({ projects: ALL_PROJECTS, timeoutMs: 540_000 });
-      return { row, run, observed: [`${run.outcomes.filter((o) => o.result === 'passed').length}/${run.outcomes.length} passed`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED, run.verdictLine) };
+      // Playwright's own flake hunt: every test (sign-ins, redeploys included) runs HEALTHY_REPEAT times on one
+      // healthy stack, with retries off, so a pass that needed a second try cannot hide.
+      const run = await runSuite({ projects: ALL_PROJECTS, extraArgs: [`--repeat-each=${HEALTHY_REPEAT}`], timeoutMs: 600_000 });
+      const passed = run.outcomes.filter((o) => o.result === 'passed').length;
+      return { row, run, observed: [`${passed}/${run.outcomes.length} passed (each test ${HEALTHY_REPEAT}×)`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED, run.verdictLine, listed, HEALTHY_REPEAT) };
     } catch (e) {
       return { row, problems: [`run failed: ${(e as Error).message.slice(0, 600)}`], observed: [] };
     }

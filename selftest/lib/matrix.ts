@@ -13,7 +13,7 @@ export interface RowResult {
   observed: string[];
 }
 
-export function matches(o: Outcome, e: Expectation): boolean {
+export function matches(o: Pick<Outcome, 'project' | 'title'>, e: Expectation): boolean {
   return e.title.test(o.title) && (!e.project || e.project === o.project);
 }
 
@@ -81,12 +81,29 @@ export function short(title: string): string {
   return title.split(' › ').slice(-1)[0]!.slice(0, 70);
 }
 
-export async function runRow(row: MatrixRow, timeoutMs = 420_000): Promise<RowResult> {
+/** A test of the suite as `playwright test --list` names it. */
+export interface ListedTest { project: string; title: string }
+
+/**
+ * The tests a row runs: the ones it judges (mustFail, mustPass) in its projects, plus the sign-ins of the setup
+ * project the browser projects depend on. Checks a fault breaks on the side are left out: each failure costs a
+ * fresh worker (Playwright restarts it after a failed test), and nothing judges them.
+ */
+export function testListFor(row: MatrixRow, listed: ListedTest[]): string[] {
+  const judged = [...row.mustFail, ...row.mustPass];
+  return listed
+    .filter((l) => row.projects.includes(l.project))
+    .filter((l) => l.project === 'setup' || judged.some((e) => matches(l, e)))
+    .map((l) => `[${l.project}] › ${l.title}`);
+}
+
+export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 420_000): Promise<RowResult> {
   try {
     const extraArgs = row.workers ? [`--workers=${row.workers}`] : [];
     // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits. The healthy
     // runs keep it, as the real app has it.
-    const run = await runSuite({ faults: row.faults, projects: row.projects, grep: row.grep, extraArgs, timeoutMs, env: { STACK_SIGNIN_RATE_LIMIT: 'off' } });
+    const testList = testListFor(row, listed);
+    const run = await runSuite({ faults: row.faults, projects: row.projects, testList, extraArgs, timeoutMs, env: { STACK_SIGNIN_RATE_LIMIT: 'off' } });
     const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
     return { row, run, problems, observed };
   } catch (e) {
@@ -115,7 +132,7 @@ export function formatTable(results: RowResult[]): string {
     const verdict = r.problems.length ? 'FAIL' : 'ok';
     const secs = r.run ? ` (${Math.round(r.run.durationMs / 1000)} s)` : '';
     lines.push(`[${verdict}] ${r.row.faults.length ? r.row.faults.join(' + ') : '(healthy)'}${secs}`);
-    lines.push(`    run: ${r.row.projects.map((p) => `--project ${p}`).join(' ')}${r.row.grep ? ` --grep "${r.row.grep}"` : ''}`);
+    lines.push(`    run: ${r.row.projects.map((p) => `--project ${p}`).join(' ')}${r.row.mustFail.length ? ' (the judged tests only)' : ''}`);
     for (const e of r.row.mustFail) lines.push(`    expect fail: ${e.title.source}${e.message ? `  /${e.message.source}/` : ''}`);
     for (const o of r.observed) lines.push(`    observed:    ${o}`);
     for (const p of r.problems) lines.push(`    PROBLEM:     ${p.slice(0, 500)}`);
@@ -138,11 +155,23 @@ export function formatTable(results: RowResult[]): string {
   return lines.join('\n');
 }
 
-/** A healthy run: every test passes on the first attempt; skips only where the suite says so by design. */
-export function judgeHealthy(outcomes: Outcome[], allowedSkips: { title: RegExp; skipsOnStack?: boolean }[], verdictLine?: string): string[] {
+/**
+ * A healthy run: every test passes on the first attempt; skips only where the suite says so by design. With
+ * `expected` (the suite's listing) and `repeat`, every listed test must have run exactly `repeat` times.
+ */
+export function judgeHealthy(
+  outcomes: Outcome[], allowedSkips: { title: RegExp; skipsOnStack?: boolean }[], verdictLine?: string,
+  expected?: ListedTest[], repeat = 1,
+): string[] {
   const problems: string[] = [];
   if (verdictLine !== undefined && !/^VERDICT: PASSED/.test(verdictLine)) problems.push(`the VERDICT line does not say PASSED: "${verdictLine.slice(0, 300)}"`);
   if (!outcomes.length) problems.push('no test ran');
+  for (const l of expected ?? []) {
+    const runs = outcomes.filter((o) => o.project === l.project && o.title === l.title).length;
+    // Playwright runs a dependency project (setup) once per run, whatever --repeat-each says.
+    const want = l.project === 'setup' ? 1 : repeat;
+    if (runs !== want) problems.push(`${l.project} › ${l.title}: ran ${runs} times, not ${want}`);
+  }
   for (const o of outcomes) {
     if (o.status === 'flaky' || o.retries > 0) problems.push(`${o.project} › ${o.title}: flaky (passed on retry)`);
     else if (o.status === 'unexpected') problems.push(`${o.project} › ${o.title}: ${o.result}: ${firstLine(o.message, 300)}`);

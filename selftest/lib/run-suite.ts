@@ -1,7 +1,7 @@
 // Runs the real suite (playwright test) as a child process against a fresh embedded stack and reads
 // Playwright's JSON report, so self-tests judge outcomes exactly as CI and QA would see them.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { JSONReport, JSONReportSuite } from '@playwright/test/reporter';
@@ -34,7 +34,8 @@ export interface SuiteRun {
 export interface RunOptions {
   faults?: string[];
   projects?: string[];
-  grep?: string;
+  /** Only these tests ("[project] › file › describe › title", Playwright's --test-list format). */
+  testList?: string[];
   extraArgs?: string[];
   env?: Record<string, string>;
   timeoutMs?: number;
@@ -74,7 +75,10 @@ export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
   // The verdict reporter as CI runs it (hints on failures, the VERDICT line), plus JSON for the judging.
   const args = [PW_CLI, 'test', '--reporter=./helpers/verdict-reporter.ts,json', '--retries=0', ...(opts.extraArgs ?? [])];
   for (const p of opts.projects ?? []) args.push('--project', p);
-  if (opts.grep) args.push('--grep', opts.grep);
+  if (opts.testList) {
+    writeFileSync(join(dir, 'tests.txt'), `${opts.testList.join('\n')}\n`);
+    args.push('--test-list', join(dir, 'tests.txt'));
+  }
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // The child must start its own stack: drop any target the parent may carry.
