@@ -180,10 +180,13 @@ describe('pickChromium', () => {
     assert.deepEqual(pickChromium({ chromiumPath: '/bin/sh' }), { path: '/bin/sh', source: 'CHROMIUM_PATH' });
     assert.throws(() => pickChromium({ chromiumPath: '/nonexistent/chrome' }), /CHROMIUM_PATH "\/nonexistent\/chrome" does not exist/);
   });
-  test("Playwright's own build when on disk, else the system one, else a clear message", () => {
-    assert.equal(pickChromium({}, { playwrightPath: '/bin/sh', systemPath: '/nonexistent' }).source, 'playwright');
-    assert.deepEqual(pickChromium({}, { playwrightPath: '/nonexistent/pw', systemPath: '/bin/sh' }), { path: '/bin/sh', source: 'system' });
-    assert.throws(() => pickChromium({}, { playwrightPath: null, systemPath: '/nonexistent' }),
+  test("Playwright's own build when on disk, else Debian's headless shell (headless only), else its chromium, else a clear message", () => {
+    const none = '/nonexistent';
+    assert.equal(pickChromium({}, { playwrightPath: '/bin/sh', systemPath: none }).source, 'playwright');
+    assert.deepEqual(pickChromium({}, { playwrightPath: '/nonexistent/pw', headlessShellPath: '/bin/sh', systemPath: '/bin/ls' }), { path: '/bin/sh', source: 'headless-shell' });
+    assert.deepEqual(pickChromium({}, { playwrightPath: null, headlessShellPath: '/bin/sh', systemPath: '/bin/ls', headless: false }), { path: '/bin/ls', source: 'system' });
+    assert.deepEqual(pickChromium({}, { playwrightPath: '/nonexistent/pw', headlessShellPath: none, systemPath: '/bin/sh' }), { path: '/bin/sh', source: 'system' });
+    assert.throws(() => pickChromium({}, { playwrightPath: null, headlessShellPath: none, systemPath: none }),
       /no Chromium: `apt-get install -y chromium` or set CHROMIUM_PATH/);
   });
 });
