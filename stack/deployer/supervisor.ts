@@ -11,7 +11,7 @@
 // source is picked up by the next launch, as with tsx. Should bundling ever fail, the launch falls back
 // to `node --import tsx` and says so at the top of the service's log. What this asks of a service's code:
 // no file reads relative to its own module (`import.meta.url`/`dirname`), no computed `import()` paths.
-// Each service still runs as `node --import tsx <file>` too (its self-test starts it that way).
+// The services' self-tests start the same bundle (bundledNodeArgs); `node --import tsx <file>` still works.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -63,11 +63,11 @@ export class Supervisor {
     const generation = ++this.generation;
     const logFile = join(this.o.logDir, `${this.o.name}-${generation}.log`);
     const env = { ...this.o.env(), ...envOverride, HOST: this.o.host, PORT: String(port) };
-    const entry = /\.m?js$/.test(this.o.script) ? { file: this.o.script, args: [] } : await runnable(this.o.script, logFile);
+    const entryArgs = /\.m?js$/.test(this.o.script) ? [this.o.script] : await runnable(this.o.script, logFile);
     const proc = spawnService({
       name: `${this.o.name}#${generation}`,
       command: process.execPath,
-      args: [...(this.o.nodeArgs ?? []), ...entry.args, entry.file],
+      args: [...(this.o.nodeArgs ?? []), ...entryArgs],
       env,
       cwd: this.o.cwd,
       logFile,
@@ -153,15 +153,19 @@ interface Manifest {
   entry: string;
 }
 
-/** How to run `script`: its bundle with plain node, or (bundling failed) the source through tsx. */
-async function runnable(script: string, logFile: string): Promise<{ file: string; args: string[] }> {
+/** node's arguments to run TypeScript `script` from its bundle (stack traces name the TypeScript sources, as under tsx). */
+export async function bundledNodeArgs(script: string): Promise<string[]> {
+  return ['--enable-source-maps', await compiledEntry(script)];
+}
+
+/** node's arguments for `script`: its bundle, or (bundling failed) the source through tsx. */
+async function runnable(script: string, logFile: string): Promise<string[]> {
   try {
-    // Stack traces name the TypeScript sources, as under tsx.
-    return { file: await compiledEntry(script), args: ['--enable-source-maps'] };
+    return await bundledNodeArgs(script);
   } catch (e) {
     const why = (e as Error).message.split('\n').slice(0, 6).join('\n');
     await writeFile(logFile, `supervisor: bundling ${script} failed, running it through tsx instead: ${why}\n`, { flag: 'a' }).catch(() => undefined);
-    return { file: script, args: ['--import', 'tsx'] };
+    return ['--import', 'tsx', script];
   }
 }
 
