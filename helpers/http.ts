@@ -126,6 +126,22 @@ function safeUrl(url: string): string {
   } catch { return url; }
 }
 
+/**
+ * `request`, waiting out a 429 as the server asks (Better Auth's X-Retry-After or Retry-After, in seconds; each
+ * wait at most `maxWaitMs`, 1 s when neither says) at most `waits` times. Better Auth rate-limits per client IP,
+ * so a 429 is the suite's own pace, not a finding. Returns the last answer: still 429 if the limit outlasted it.
+ */
+export async function requestPastRateLimit(
+  t: Target, url: string, init: RequestInit = {}, opts: { waits?: number; maxWaitMs?: number } = {},
+): Promise<Response> {
+  for (let waited = 0; ; waited++) {
+    const res = await request(t, url, init);
+    if (res.status !== 429 || waited >= (opts.waits ?? 3)) return res;
+    const ra = Number(header(res, 'x-retry-after') ?? header(res, 'retry-after'));
+    await new Promise((r) => setTimeout(r, Math.min(opts.maxWaitMs ?? 15_000, Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000)));
+  }
+}
+
 /** First value of a header (undici gives arrays for repeated headers such as set-cookie). */
 export function header(res: Pick<Response, 'headers'>, name: string): string | undefined {
   const v = res.headers[name.toLowerCase()];

@@ -3,7 +3,7 @@
 import * as client from 'openid-client';
 import { fetch as undiciFetch } from 'undici';
 import type { Target } from './config.ts';
-import { dispatcherFor, header, headerList, request, type Response } from './http.ts';
+import { dispatcherFor, header, headerList, request, requestPastRateLimit, type Response } from './http.ts';
 
 /** A fetch for openid-client that goes through the target's dispatcher (DNS_SERVERS, CA_FILE). */
 export function fetchFor(t: Target): client.CustomFetch {
@@ -108,26 +108,16 @@ function cookiesFrom(res: Response): [string, string][] {
   }).filter(([k]) => k);
 }
 
-/** Longest single wait on a 429's Retry-After; three of them bound the whole wait. */
-const MAX_RATE_LIMIT_WAIT_MS = 12_000;
-
 /**
- * POST /api/auth/sign-in/social as the app's login button does. Better Auth limits sign-ins per client IP
- * (3 per 10 s in production), so a 429 is the suite's own pace, not a finding: it waits as long as the server
- * says (bounded) and asks again. A response that is still 429 is returned as such.
+ * POST /api/auth/sign-in/social as the app's login button does, waiting out Better Auth's sign-in rate limit
+ * (3 per 10 s per client IP in production); a response that is still 429 is returned as such.
  */
-export async function startSocialSignIn(t: Target, callbackURL: string): Promise<Response> {
-  const deadline = Date.now() + 3 * MAX_RATE_LIMIT_WAIT_MS;
-  for (;;) {
-    const res = await request(t, `${t.appUrl}/api/auth/sign-in/social`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', origin: t.appUrl },
-      body: JSON.stringify({ provider: 'zitadel', callbackURL }),
-    });
-    if (res.status !== 429 || Date.now() > deadline) return res;
-    const ra = Number(header(res, 'x-retry-after') ?? header(res, 'retry-after') ?? 2);
-    await new Promise((r) => setTimeout(r, Math.min(MAX_RATE_LIMIT_WAIT_MS, Math.max(500, (Number.isFinite(ra) ? ra : 2) * 1000))));
-  }
+export function startSocialSignIn(t: Target, callbackURL: string): Promise<Response> {
+  return requestPastRateLimit(t, `${t.appUrl}/api/auth/sign-in/social`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', origin: t.appUrl },
+    body: JSON.stringify({ provider: 'zitadel', callbackURL }),
+  }, { maxWaitMs: 12_000 });
 }
 
 /**

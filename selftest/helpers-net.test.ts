@@ -17,7 +17,7 @@ import { createSecureContext } from 'node:tls';
 import dns2 from 'dns2';
 import { loadConfig, type Target } from '../helpers/config.ts';
 import { resolveA, lookupFor } from '../helpers/dns.ts';
-import { closeDispatcher, header, request } from '../helpers/http.ts';
+import { closeDispatcher, header, request, requestPastRateLimit } from '../helpers/http.ts';
 import { expiryJudgement, judgeTls, probeTlsFor, protocolProblem } from '../helpers/tls.ts';
 import { discover, discoveryProblems, fetchJwks, probeLoginV2 } from '../helpers/oidc.ts';
 import { preflight, PreflightError } from '../helpers/preflight.ts';
@@ -25,6 +25,8 @@ import { preflight, PreflightError } from '../helpers/preflight.ts';
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY = 86_400_000;
+/** Requests per path seen by the HTTP server's /limited* routes. */
+const limitedHits = new Map<string, number>();
 
 interface Authority { cert: x509.X509Certificate; keys: CryptoKeyPair }
 interface Leaf { cert: string; key: string }
@@ -200,6 +202,14 @@ before(async () => {
   http = createHttpServer((req, res) => {
     if (req.url === '/redirect') { res.writeHead(301, { location: `https://app.test:${httpsPort}/redirect` }); res.end(); return; }
     if (req.url === '/slow') { setTimeout(() => { res.writeHead(200); res.end('late'); }, 3000).unref(); return; }
+    // Better Auth's limiter: the first two requests of a burst answer 429 with X-Retry-After in seconds.
+    if (req.url?.startsWith('/limited')) {
+      const n = (limitedHits.get(req.url) ?? 0) + 1;
+      limitedHits.set(req.url, n);
+      if (n <= 2) { res.writeHead(429, { 'x-retry-after': '1' }); res.end('{"message":"Too many requests. Please try again later."}'); return; }
+      res.writeHead(200); res.end('through');
+      return;
+    }
     if (req.url === '/echo') {
       let body = '';
       req.on('data', (d) => (body += d));
@@ -309,6 +319,18 @@ describe('http', () => {
     const started = Date.now();
     await assert.rejects(request(target({}), `http://127.0.0.2:${httpPort}/slow`, { timeoutMs: 400 }), /within 400 ms/);
     assert.ok(Date.now() - started < 10_000, 'gave up at its time-out (0.4 s), not hanging');
+  });
+
+  test('requestPastRateLimit waits out 429s as X-Retry-After says, and returns the 429 once its waits are used up', async () => {
+    const started = Date.now();
+    const r = await requestPastRateLimit(target({}), `http://127.0.0.2:${httpPort}/limited-a`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'through');
+    assert.equal(limitedHits.get('/limited-a'), 3);
+    assert.ok(Date.now() - started >= 1990, `two waits of 1 s, took ${Date.now() - started} ms`);
+    const gaveUp = await requestPastRateLimit(target({}), `http://127.0.0.2:${httpPort}/limited-b`, {}, { waits: 1, maxWaitMs: 200 });
+    assert.equal(gaveUp.status, 429);
+    assert.equal(limitedHits.get('/limited-b'), 2);
   });
 
   test('connection refused and NXDOMAIN are named', async () => {

@@ -8,7 +8,7 @@ import { test, expect, storageStatePath } from '../../fixtures/test.ts';
 import { cookieHeaderFor, readStorageState, storageStateAgeMs } from '../../fixtures/auth-state.ts';
 import { AdminLayout } from '../../fixtures/pages/index.ts';
 import type { Target } from '../../helpers/config.ts';
-import { request } from '../../helpers/http.ts';
+import { request, requestPastRateLimit } from '../../helpers/http.ts';
 
 test.describe.configure({ mode: 'parallel' });
 
@@ -25,18 +25,11 @@ function span(ms: number): string {
  * `expiresAt` is kept. A 429 from Better Auth's rate limiter is waited out as its Retry-After says.
  */
 async function sessionExpiry(t: Target, cookie: string): Promise<{ status: number; expiresAt?: number }> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await request(t, `${t.appUrl}/api/auth/get-session?disableCookieCache=true`, { headers: { accept: 'application/json' }, cookie });
-    if (res.status === 429 && attempt < 3) {
-      const ra = Number(res.headers['retry-after'] ?? res.headers['x-retry-after']);
-      await new Promise((r) => setTimeout(r, Math.min(15_000, Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000)));
-      continue;
-    }
-    let at: unknown;
-    try { at = (JSON.parse(res.body) as { session?: { expiresAt?: unknown } } | null)?.session?.expiresAt; } catch { at = undefined; }
-    const ms = typeof at === 'string' || typeof at === 'number' ? new Date(at).getTime() : NaN;
-    return { status: res.status, ...(Number.isFinite(ms) ? { expiresAt: ms } : {}) };
-  }
+  const res = await requestPastRateLimit(t, `${t.appUrl}/api/auth/get-session?disableCookieCache=true`, { headers: { accept: 'application/json' }, cookie });
+  let at: unknown;
+  try { at = (JSON.parse(res.body) as { session?: { expiresAt?: unknown } } | null)?.session?.expiresAt; } catch { at = undefined; }
+  const ms = typeof at === 'string' || typeof at === 'number' ? new Date(at).getTime() : NaN;
+  return { status: res.status, ...(Number.isFinite(ms) ? { expiresAt: ms } : {}) };
 }
 
 test.describe('without a session', () => {

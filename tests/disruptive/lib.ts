@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestInfo } from '@playwright/test';
 import type { Target } from '../../helpers/config.ts';
-import { request } from '../../helpers/http.ts';
+import { requestPastRateLimit } from '../../helpers/http.ts';
 import { describeSummary, summarize, type ProbeResult } from '../../helpers/probe.ts';
 import { timelinePng, timelineSvg } from '../../helpers/timeline.ts';
 import { cookieHeaderFor, isSessionTokenCookie, readStorageState, storageStatePath, type Role } from '../../fixtures/auth-state.ts';
@@ -71,12 +71,8 @@ export function identityOf(status: number, body: string): SessionIdentity {
  * out as its Retry-After says, up to three times: it says nothing about the session.
  */
 export async function sessionIdentity(t: Target, cookie: string): Promise<SessionIdentity> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await request(t, `${t.appUrl}${GET_SESSION_PATH}`, { headers: { accept: 'application/json' }, cookie, timeoutMs: 10_000 });
-    if (res.status !== 429 || attempt >= 3) return identityOf(res.status, res.body);
-    const ra = Number(res.headers['retry-after']);
-    await new Promise((r) => setTimeout(r, Math.min(15_000, Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000)));
-  }
+  const res = await requestPastRateLimit(t, `${t.appUrl}${GET_SESSION_PATH}`, { headers: { accept: 'application/json' }, cookie, timeoutMs: 10_000 });
+  return identityOf(res.status, res.body);
 }
 
 /** Same session (same id, same user) as before? */
