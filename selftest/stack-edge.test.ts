@@ -121,8 +121,10 @@ async function backend(label: string): Promise<Backend> {
   };
 }
 
-async function withEdge(faults: FaultId[], fn: (edge: EdgeHandle, ca: string) => Promise<void>, pkiFor: StackPki | undefined = undefined): Promise<void> {
-  const p = pkiFor ?? (await pki());
+async function withEdge(
+  faults: FaultId[], fn: (edge: EdgeHandle, ca: string) => Promise<void>, opts: { pki?: StackPki; log?: (line: string) => void } = {},
+): Promise<void> {
+  const p = opts.pki ?? (await pki());
   const certs = new Map([...p.leaves].map(([h, l]) => [h, { keyPem: l.keyPem, chainPem: l.chainPem }]));
   const edge = await startEdge({
     httpsPort: 0,
@@ -131,6 +133,7 @@ async function withEdge(faults: FaultId[], fn: (edge: EdgeHandle, ca: string) =>
     defaultCert: { keyPem: p.defaultCert.keyPem, chainPem: p.defaultCert.chainPem },
     hosts: HOSTS,
     faults,
+    log: opts.log,
   });
   try {
     await fn(edge, p.rootPem);
@@ -343,10 +346,7 @@ test('fault http-port-closed: the HTTPS port serves, the reported plain-HTTP por
   const app = await backend('app');
   const lines: string[] = [];
   try {
-    const p = await pki();
-    const certs = new Map([...p.leaves].map(([h, l]) => [h, { keyPem: l.keyPem, chainPem: l.chainPem }]));
-    const edge = await startEdge({ httpsPort: 0, httpPort: 0, certs, defaultCert: p.defaultCert, hosts: HOSTS, faults: ['http-port-closed'], log: (l) => lines.push(l) });
-    try {
+    await withEdge(['http-port-closed'], async (edge, ca) => {
       edge.routes.setUpstream(HOSTS.app, app.upstream);
       assert.ok(edge.httpPort > 0, 'a real port number is still reported');
       assert.notEqual(edge.httpPort, edge.httpsPort);
@@ -356,11 +356,9 @@ test('fault http-port-closed: the HTTPS port serves, the reported plain-HTTP por
       assert.equal(closed.code, 'ECONNREFUSED');
       await assert.rejects(plainGet(edge, HOSTS.app, '/'), { code: 'ECONNREFUSED' });
       assert.equal((await probePort('127.0.0.1', edge.httpsPort, 2000)).state, 'open');
-      assert.equal((await get(edge, p.rootPem, HOSTS.app, '/')).status, 200, 'HTTPS keeps working');
+      assert.equal((await get(edge, ca, HOSTS.app, '/')).status, 200, 'HTTPS keeps working');
       assert.ok(lines.some((l) => l.includes(`plain-HTTP port ${edge.httpPort}`)), lines.join('\n'));
-    } finally {
-      await edge.close();
-    }
+    }, { log: (l) => lines.push(l) });
   } finally {
     await app.close();
   }
@@ -424,7 +422,7 @@ test("fault cert-default-deployer: the deployer host gets the edge's self-signed
         assert.equal(ok.authorized, true, `${h}: ${ok.authorizationError}`);
         assert.deepEqual(judgeTls({ ...ok, host: h }, { warnDays: 21, expectedIssuer: 'gadgetbot-verify' }).problems, []);
       }
-    }, faulty);
+    }, { pki: faulty });
     // The edge alone also keeps the fault, whatever certificates it is handed (a healthy PKI here).
     await withEdge(faults, async (edge, ca) => {
       const probe = await probeTls('127.0.0.1', edge.httpsPort, { servername: HOSTS.deployer, ca: [ca] });
