@@ -75,7 +75,7 @@ function describe() {
 
 function browserVersion() {
   const chosen = recordTarget?.CHROMIUM_PATH;
-  const candidates = [chosen && chosen.startsWith('/') ? chosen : undefined, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean);
+  const candidates = [chosen && chosen.startsWith('/') ? chosen : undefined, '/usr/bin/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean);
   for (const bin of candidates) {
     if (!existsSync(bin)) continue;
     try {

@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mergeShards, type MergeResult } from '../bin/merge-shards.ts';
+import { checkAllureResults } from '../bin/check-allure.ts';
 import { loadConfig } from '../helpers/config.ts';
 import { makeRunRecord, writeRunRecord } from '../helpers/run-record.ts';
 
@@ -242,4 +243,26 @@ test('allure quality-gate fails on a failed @smoke test, not on other failures',
   assert.ok(readdirSync(dst).some((f) => f.endsWith('-result.json') && readFileSync(join(dst, f), 'utf8').includes('"name":"warning"')));
   const green = await allure('quality-gate', 'nosmoke');
   assert.equal(green.code, 0, green.out);
+});
+
+test('check-allure: a failed or broken step inside a passed test, and a test that ran without an epic, are offences', () => {
+  const d = join(dir, 'check', 'allure-results');
+  mkdirSync(d, { recursive: true });
+  const step = (name: string, status: string, steps: unknown[] = []) => ({ name, status, steps });
+  const put = (id: string, r: unknown) => writeFileSync(join(d, `${id}-result.json`), JSON.stringify(r));
+  const epic = [{ name: 'epic', value: 'Infrastructure' }];
+  put('a', { name: 'green and clean', status: 'passed', labels: epic, steps: [step('expect answers 200', 'passed')] });
+  put('b', { name: 'green outside', status: 'passed', labels: epic, parameters: [{ name: 'Project', value: 'infra' }],
+    steps: [step('poll', 'passed', [step('expect certificate expired', 'failed')])] });
+  put('c', { name: 'red test', status: 'failed', labels: epic, steps: [step('expect x', 'failed')] });
+  put('d', { name: 'no epic', status: 'passed', labels: [], steps: [] });
+  put('e', { name: 'skipped early', status: 'skipped', labels: [] });
+  const r = checkAllureResults(d);
+  assert.equal(r.results, 5);
+  assert.equal(r.skippedWithoutEpic, 1);
+  assert.deepEqual(r.problems, [
+    '[infra] green outside: passed, but its step poll › expect certificate expired (failed)',
+    'no epic: no epic label',
+  ]);
+  assert.deepEqual(checkAllureResults(join(dir, 'check', 'none')).problems, [`${join(dir, 'check', 'none')} does not exist`]);
 });
