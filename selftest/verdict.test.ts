@@ -275,7 +275,11 @@ const failingDir = makeProject();
 const greenDir = makeProject();
 const failingRun = runPlaywright(failingDir, ['--grep-invert', 'measured']);
 // The project's test resolves its target (baseURL) for every test, as in the suite after global setup.
-const greenRun = runPlaywright(greenDir, ['--grep', 'home page|measured'], { APP_URL: 'https://demo.test', AUTH_URL: 'https://auth.demo.test', ADMIN_USER: 'gbv-admin' });
+const DEMO_TARGET = { APP_URL: 'https://demo.test', AUTH_URL: 'https://auth.demo.test', ADMIN_USER: 'gbv-admin' };
+const greenRun = runPlaywright(greenDir, ['--grep', 'home page|measured'], DEMO_TARGET);
+// bin/verify.ts --strict sets STRICT=1 for the run: the same warning then fails its test.
+const strictDir = makeProject();
+const strictRun = runPlaywright(strictDir, ['--grep', 'measured'], { ...DEMO_TARGET, STRICT: '1' });
 
 test('verdict line, hint, diagnosis in JSON and Allure, and a redacted trace', async () => {
   const dir = failingDir;
@@ -363,4 +367,13 @@ test('a green run: VERDICT PASSED with its warning and headline, measurements be
   const steps = JSON.stringify(measured.steps);
   assert.match(steps, /Fixture \\"target\\"/, 'fixture steps are recorded (allure-playwright detail)');
   assert.doesNotMatch(steps, /Fixture \\"(browser|context|page|allureLabels)\\"|Launch browser/);
+});
+
+test('--strict (STRICT=1): the warning fails its test, and the verdict says FAILED like for any failure', async () => {
+  const { code, out } = await strictRun;
+  assert.equal(code, 1, out);
+  const v = out.split('\n').filter((l) => l.startsWith('VERDICT:'));
+  assert.deepEqual(v, ['VERDICT: FAILED — infra 0/1 — first root cause: [infra] measured check: demo.test: no Permissions-Policy header (a warning, failing because of --strict) — demo: 0.0 s downtime of 10 s, sessions kept']);
+  const verdict = JSON.parse(readFileSync(join(strictDir, 'reports', 'verdict.json'), 'utf8'));
+  assert.deepEqual(verdict.warnings, []);
 });
