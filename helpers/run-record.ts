@@ -5,6 +5,7 @@
 //
 // It holds secrets, so it lives outside reports/ (never uploaded), in `.gbv/` (0700), one file per run
 // (`run-<runId>.json`, 0600): runs side by side (the fault matrix runs two at a time) never read each other's.
+// The newest 10 are kept; global teardown removes a record no reporter of its run reads (e.g. `--reporter=json`).
 // verdict.json names the record of its run (`runRecord`), so a report built later finds the right one.
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,7 +16,7 @@ export const RECORD_DIR = resolve(ROOT, '.gbv');
 /** The runner process learns its record's path from global setup through this variable (same process, and workers). */
 export const RECORD_ENV = 'GBV_RUN_RECORD';
 /** Records kept besides the newest ones: enough for the fault matrix and an audit afterwards. */
-const KEEP = 30;
+const KEEP = 10;
 
 export interface RunRecord {
   version: 1;

@@ -247,14 +247,20 @@ describe('global setup preflight', () => {
     const out = mkdtempSync(join(tmpdir(), 'gbv-selftest-cfg-'));
     const runId = `cfgtest-${process.pid}`;
     const record = recordPath(runId);
+    const unread = recordPath(`${runId}-unread`);
     try {
       const cli = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
       // Port 1 on loopback: nothing listens, so the DNS query is refused at once.
-      const r = await runNode([cli, 'test', '--project', 'infra', '--reporter=list'], {
+      const target = {
         APP_URL: 'https://gadgetbot.example', AUTH_URL: 'https://gadgetbot-auth.example', ADMIN_USER: 'a', ADMIN_PASSWORD: ADMIN_PW,
-        DNS_SERVERS: '127.0.0.1:1', RESOLVE_VIA_DNS_SERVERS: 'true', RUN_ID: runId,
+        DNS_SERVERS: '127.0.0.1:1', RESOLVE_VIA_DNS_SERVERS: 'true',
         GBV_OUTPUT_DIR: join(out, 'tr'), GBV_REPORTS_DIR: join(out, 'reports'),
-      });
+      };
+      const [r, plain] = await Promise.all([
+        runNode([cli, 'test', '--project', 'infra', '--reporter=list,./helpers/verdict-reporter.ts'], { ...target, RUN_ID: runId }),
+        // No reporter of this run reads the record (a monitor round's `--reporter=json`): teardown removes it.
+        runNode([cli, 'test', '--project', 'infra', '--reporter=list'], { ...target, RUN_ID: `${runId}-unread`, GBV_REPORTS_DIR: join(out, 'reports2') }),
+      ]);
       assert.notEqual(r.code, 0, r.out);
       assert.match(r.out, /preflight failed: target unreachable: cannot resolve gadgetbot\.example via 127\.0\.0\.1:1: connection refused by the DNS server \(same for gadgetbot-auth\.example\)/);
       assert.doesNotMatch(r.out, /Running \d+ test/);
@@ -267,9 +273,14 @@ describe('global setup preflight', () => {
       assert.equal(rec.target.APP_URL, 'https://gadgetbot.example');
       assert.ok(!JSON.stringify(rec.target).includes(ADMIN_PW));
       assert.deepEqual(rec.redact.filter((x: { kind: string }) => x.kind === 'ADMIN_PASSWORD').map((x: { value: string }) => x.value), [ADMIN_PW]);
+      assert.equal(JSON.parse(readFileSync(join(out, 'reports', 'verdict.json'), 'utf8')).runRecord, record, 'verdict.json names its record');
+      assert.notEqual(plain.code, 0, plain.out);
+      assert.match(plain.out, /preflight failed/);
+      assert.ok(!existsSync(unread), 'an unread record is removed at teardown');
     } finally {
       rmSync(out, { recursive: true, force: true });
       rmSync(record, { force: true });
+      rmSync(unread, { force: true });
     }
   });
 });

@@ -62,6 +62,8 @@ const SAMPLES: [string, string][] = [
   ['relation "verifications" does not exist', 'db-migration'],
   ['getById still finds the deleted bot (HTTP 200): delete answered success but kept the row', 'delete-keeps-row'],
   ['database postgresql://gadgetbot:***@h/gadgetbot: password authentication failed for user "gadgetbot" (28P01)', 'database-unreachable'],
+  ['zitadel-db: the newest backup (2026-12-01 03:00 UTC) failed: "password authentication failed for user "zitadel""', 'backup-failing'],
+  ['gadgetbot-db: backup execution 42 ended with status failed', 'backup-failing'],
   ['authorization: a non-admin user could create a GadgetBot (the plan requires admin only)', 'no-admin-check'],
   ['sign-in accepted an external callbackURL https://evil.example', 'open-redirect'],
   ['a forged callback with a mismatched state created a session (state not checked)', 'callback-replay'],
