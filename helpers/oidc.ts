@@ -3,7 +3,9 @@
 import * as client from 'openid-client';
 import { fetch as undiciFetch } from 'undici';
 import type { Target } from './config.ts';
-import { dispatcherFor, header, headerList, request, requestPastRateLimit, type Response } from './http.ts';
+import { authorizeUrlOf, startSignInOverHttp } from './better-auth.ts';
+import { CookieJar } from './cookies.ts';
+import { dispatcherFor, header, request, type Response } from './http.ts';
 
 /** A fetch for openid-client that goes through the target's dispatcher (DNS_SERVERS, CA_FILE). */
 export function fetchFor(t: Target): client.CustomFetch {
@@ -101,23 +103,12 @@ export interface LoginV2Probe {
   problem?: string;
 }
 
-function cookiesFrom(res: Response): [string, string][] {
-  return headerList(res, 'set-cookie').map((c) => c.split(';')[0]).map((kv) => {
-    const i = kv.indexOf('=');
-    return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as [string, string];
-  }).filter(([k]) => k);
-}
-
 /**
- * POST /api/auth/sign-in/social as the app's login button does, waiting out Better Auth's sign-in rate limit
- * (3 per 10 s per client IP in production); a response that is still 429 is returned as such.
+ * POST /api/auth/sign-in/social as the app's login button does (helpers/better-auth.ts `startSignInOverHttp`, which
+ * waits out the sign-in rate limit and notes each request in the sign-in ledger). Kept for old call sites.
  */
 export function startSocialSignIn(t: Target, callbackURL: string): Promise<Response> {
-  return requestPastRateLimit(t, `${t.appUrl}/api/auth/sign-in/social`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', origin: t.appUrl },
-    body: JSON.stringify({ provider: 'zitadel', callbackURL }),
-  }, { maxWaitMs: 12_000 });
+  return startSignInOverHttp(t, callbackURL);
 }
 
 /**
@@ -128,10 +119,9 @@ export function startSocialSignIn(t: Target, callbackURL: string): Promise<Respo
 export async function probeLoginV2(t: Target, opts: { maxHops?: number; callbackURL?: string } = {}): Promise<LoginV2Probe> {
   const appHost = new URL(t.appUrl).host;
   const authHost = new URL(t.authUrl).host;
-  const signIn = await startSocialSignIn(t, opts.callbackURL ?? '/admin');
+  const signIn = await startSignInOverHttp(t, opts.callbackURL ?? '/admin', { what: 'Login V2 probe' });
   const base: LoginV2Probe = { signInStatus: signIn.status, authorizeParams: {}, hops: [], finalUrl: '', finalStatus: 0, landedOn: '', loginV2: false };
-  let authorizeUrl: string | undefined;
-  try { authorizeUrl = (JSON.parse(signIn.body) as { url?: string }).url; } catch { /* below */ }
+  const authorizeUrl = authorizeUrlOf(signIn);
   if (signIn.status === 429)
     return { ...base, problem: `${appHost}: POST /api/auth/sign-in/social stayed rate limited (429) after waiting out its Retry-After: no authorize URL to follow` };
   if (signIn.status !== 200 || !authorizeUrl)
@@ -142,23 +132,16 @@ export async function probeLoginV2(t: Target, opts: { maxHops?: number; callback
   if (au.host !== authHost)
     return { ...base, problem: `${appHost}: authorize URL points at ${au.host}, expected the auth host ${authHost}` };
 
-  const jar = new Map<string, Map<string, string>>();
+  const jars = new Map<string, CookieJar>();
   let url = authorizeUrl;
   let last: Response | undefined;
   const maxHops = opts.maxHops ?? 6;
   for (let i = 0; i <= maxHops; i++) {
     const u = new URL(url);
-    const cookies = jar.get(u.host);
-    last = await request(t, url, {
-      headers: { accept: 'text/html' },
-      cookie: cookies?.size ? [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') : undefined,
-    });
-    const set = cookiesFrom(last);
-    if (set.length) {
-      const m = jar.get(u.host) ?? new Map<string, string>();
-      for (const [k, v] of set) m.set(k, v);
-      jar.set(u.host, m);
-    }
+    const jar = jars.get(u.host) ?? new CookieJar();
+    jars.set(u.host, jar);
+    last = await request(t, url, { headers: { accept: 'text/html' }, cookie: jar.header() || undefined });
+    jar.apply(last.headers['set-cookie']);
     const location = header(last, 'location');
     base.hops.push({ url: redactQuery(url), status: last.status, location: location ? redactQuery(new URL(location, url).toString()) : undefined });
     if (last.status < 300 || last.status >= 400 || !location) break;

@@ -2,7 +2,7 @@
 // goes through Zitadel's remembered session or its account picker.
 import { test, expect } from '../../fixtures/test.ts';
 import { cookieHeaderFor, isSessionTokenCookie } from '../../fixtures/auth-state.ts';
-import { sessionUser, signInWithZitadel, signOut } from '../../fixtures/pages/index.ts';
+import { sessionUser, signInWithZitadel, signOutViaUserMenu } from '../../fixtures/pages/index.ts';
 
 // These tests type passwords. Traces record typed values and request bodies, videos show the screen:
 // both stay off here, whatever the config says. The session is this test's own: signing out the shared
@@ -27,7 +27,7 @@ test('sign-out through the user menu ends the session on the server; signing in 
     });
 
     await test.step('Sign Out from the user menu lands on /', async () => {
-      await signOut(page, urls, me?.name || undefined);
+      await signOutViaUserMenu(page, urls, me?.name || undefined);
       await expect(page).toHaveURL((u) => u.pathname === '/');
     });
 
@@ -47,6 +47,6 @@ test('sign-out through the user menu ends the session on the server; signing in 
       test.info().annotations.push({ type: 'sign-in again', description: again.path });
       await expect(page).toHaveURL((u) => u.pathname === '/admin');
       await expect(adminLayout.header).toBeVisible();
-      await signOut(page, urls);
+      await signOutViaUserMenu(page, urls);
     });
   });
