@@ -26,7 +26,7 @@ async function wrongPasswordOutcome(browser: Browser, t: Target, tpl: AuthorizeT
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
-    const hold = await holdCallback(page, t.appUrl);
+    const hold = await holdCallback(page, { appUrl: t.appUrl, authUrl: t.authUrl });
     const req = await directAuthorize(tpl, { prompt: 'login' });
     await page.goto(req.url);
     await walkLoginV2(page, { urls: { appUrl: t.appUrl, authUrl: t.authUrl }, user: { username: user.username }, stopAt: 'loginname' });
