@@ -207,6 +207,15 @@ export const RULES: DiagnosisRule[] = [
     fix: "Check the app's deleteById implementation and that DATABASE_URL points at the gadgetbot database the list reads.",
   },
   {
+    // Before database-unreachable: a backup's own log often names a password or a missing database, but what was
+    // observed is the scheduled backup failing, not the app's DATABASE_URL.
+    id: 'backup-failing',
+    category: 'data',
+    match: [/newest backup\b[^\n]*\bfailed|backup execution/i],
+    cause: "Coolify's scheduled backup of that database fails; its execution log says why (credentials, disk space, the database being down).",
+    fix: 'In Coolify open the database → Backups → the failed execution; fix what its log names (backup credentials, free disk, the S3 target), then run a backup by hand.',
+  },
+  {
     id: 'database-unreachable',
     category: 'data',
     match: [/database\b[^\n]*\b(unreachable|refused|password authentication failed|does not exist)|password authentication failed|\b(28P01|3D000|57P03)\b/i],
