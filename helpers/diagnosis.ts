@@ -260,6 +260,14 @@ export const RULES: DiagnosisRule[] = [
     fix: "Keep Better Auth's state verification (the better-auth.state cookie) and PKCE enabled; do not override the callback handler.",
   },
   {
+    id: 'signout-ends-other-sessions',
+    category: 'authorization',
+    // Before signout-keeps-session: both name sign-out and sessions, the observation tells them apart.
+    match: [/ended other sessions than the caller'?s|other users?'? sessions? (ended|gone)/i],
+    cause: "Sign-out ends more than the caller's session (every session of every user): one user signing out signs everybody out.",
+    fix: 'Sign out with Better Auth\'s own POST /api/auth/sign-out (it deletes the current session only); remove any hook that revokes all sessions on sign-out.',
+  },
+  {
     id: 'signout-keeps-session',
     category: 'authorization',
     match: [/sign[- ]?out\b[^\n]*\b(session|still|valid)|session\b[^\n]*\b(still valid|after sign[- ]?out)/i],
