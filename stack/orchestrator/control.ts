@@ -57,13 +57,22 @@ export async function startControl(runDir: string, faults: FaultSwitch, log: (li
   const server = createServer((req, res) => {
     handle(req, res, faults, runDir).catch((e: Error) => reply(res, 500, { error: e.message }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socket, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    // Linux cuts a longer path (sun_path is 108 bytes) without a word: refuse it instead.
+    if (Buffer.byteLength(socket) > 107) throw Object.assign(new Error('path too long'), { code: 'ENAMETOOLONG' });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socket, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    // A deep checkout must still get a working stack, switchable in process (setFault), just not from another
+    // terminal.
+    log(`stack: no control socket (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}: ${socket}); faults switch only in process`);
+    return { socket, close: async () => undefined };
+  }
   log(`stack: control socket ${socket}`);
   return {
     socket,
