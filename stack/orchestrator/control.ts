@@ -30,7 +30,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return text.trim();
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, faults: FaultSwitch, runDir: string): Promise<void> {
+/** What the socket needs of the fault switch. */
+export type Switch = Pick<FaultSwitch, 'list' | 'set'>;
+
+async function handle(req: IncomingMessage, res: ServerResponse, faults: Switch, runDir: string): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/faults' && req.method === 'GET')
     return reply(res, 200, { faults: faults.list(), switchable: RUNTIME_FAULTS, dir: runDir, pid: process.pid });
@@ -51,7 +54,7 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-export async function startControl(runDir: string, faults: FaultSwitch, log: (line: string) => void): Promise<ControlServer> {
+export async function startControl(runDir: string, faults: Switch, log: (line: string) => void): Promise<ControlServer> {
   const socket = controlSocket(runDir);
   await mkdir(join(runDir, 'control'), { mode: 0o700 });
   const server = createServer((req, res) => {
