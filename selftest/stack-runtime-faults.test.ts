@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Resolver } from 'node:dns/promises';
 import { connect as netConnect } from 'node:net';
@@ -12,6 +13,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { startStackDetailed, ROOT, STACK_ROOT, type StackDetails } from '../stack/index.ts';
 import { FaultError } from '../stack/faults.ts';
+import { controlRequest, startControl } from '../stack/orchestrator/control.ts';
 import { FAULT_CONTROL_PATH, FAULT_CONTROL_TOKEN_ENV } from '../stack/fault-control.ts';
 import { freePort } from '../stack/process.ts';
 
@@ -239,4 +241,41 @@ test('npm run stack -- fault <id> on|off switches a running `npm run stack` from
   const gone = await runCli(['faults', '--run', dir]);
   assert.equal(gone.code, 1, gone.out);
   assert.match(gone.out, /Could not reach the stack/);
+});
+
+test('the control socket: list, switch, refusals with their reason; a path too long for a socket is refused, not cut', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stack-control-'));
+  const on = new Set<string>();
+  const sw = {
+    list: () => [...on] as never[],
+    async set(id: string, value: boolean) {
+      if (id === 'db-missing-table') throw new FaultError('Fault db-missing-table cannot be switched while the stack runs', [id]);
+      if (value) on.add(id);
+      else on.delete(id);
+    },
+  };
+  const lines: string[] = [];
+  const control = await startControl(dir, sw, (l) => lines.push(l));
+  try {
+    assert.equal(statSync(join(dir, 'control')).mode & 0o777, 0o700, 'only the owner reaches the socket');
+    assert.deepEqual((await controlRequest(dir, 'PUT', '/faults/dns-wrong-a', 'on')).json, { faults: ['dns-wrong-a'] });
+    const list = await controlRequest(dir, 'GET', '/faults');
+    assert.deepEqual(list.json.faults, ['dns-wrong-a']);
+    assert.ok((list.json.switchable as string[]).includes('app-health-failing'));
+    const refused = await controlRequest(dir, 'PUT', '/faults/db-missing-table', 'on');
+    assert.equal(refused.status, 400);
+    assert.match(String(refused.json.error), /cannot be switched while the stack runs/);
+    assert.equal((await controlRequest(dir, 'PUT', '/faults/dns-wrong-a', 'maybe')).status, 400, 'on or off only');
+    assert.equal((await controlRequest(dir, 'GET', '/secrets')).status, 404);
+    assert.deepEqual((await controlRequest(dir, 'PUT', '/faults/dns-wrong-a', 'off')).json, { faults: [] });
+  } finally {
+    await control.close();
+  }
+  const deep = join(dir, 'd'.repeat(120));
+  mkdirSync(deep);
+  const none = await startControl(deep, sw, (l) => lines.push(l));
+  await none.close();
+  assert.match(lines.at(-1)!, /no control socket \(ENAMETOOLONG/);
+  assert.equal(readdirSync(join(deep, 'control')).length, 0, 'no socket under a cut name');
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -30,7 +30,10 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return text.trim();
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, faults: FaultSwitch, runDir: string): Promise<void> {
+/** What the socket needs of the fault switch. */
+export type Switch = Pick<FaultSwitch, 'list' | 'set'>;
+
+async function handle(req: IncomingMessage, res: ServerResponse, faults: Switch, runDir: string): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/faults' && req.method === 'GET')
     return reply(res, 200, { faults: faults.list(), switchable: RUNTIME_FAULTS, dir: runDir, pid: process.pid });
@@ -51,19 +54,28 @@ export interface ControlServer {
   close(): Promise<void>;
 }
 
-export async function startControl(runDir: string, faults: FaultSwitch, log: (line: string) => void): Promise<ControlServer> {
+export async function startControl(runDir: string, faults: Switch, log: (line: string) => void): Promise<ControlServer> {
   const socket = controlSocket(runDir);
   await mkdir(join(runDir, 'control'), { mode: 0o700 });
   const server = createServer((req, res) => {
     handle(req, res, faults, runDir).catch((e: Error) => reply(res, 500, { error: e.message }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socket, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    // Linux cuts a longer path (sun_path is 108 bytes) without a word: refuse it instead.
+    if (Buffer.byteLength(socket) > 107) throw Object.assign(new Error('path too long'), { code: 'ENAMETOOLONG' });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socket, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    // A deep checkout must still get a working stack, switchable in process (setFault), just not from another
+    // terminal.
+    log(`stack: no control socket (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}: ${socket}); faults switch only in process`);
+    return { socket, close: async () => undefined };
+  }
   log(`stack: control socket ${socket}`);
   return {
     socket,

@@ -77,7 +77,8 @@ export class FaultSwitch {
 
   /**
    * Switches one fault; resolves once every service serves the new set (its next request sees it). Calls
-   * are applied one after another. Rejects, changing nothing, for a fault that cannot switch while running.
+   * are applied one after another. Rejects, changing nothing, for a fault that cannot switch while running;
+   * rejects naming the service when one did not take the set (the set stays switched: a retry re-sends it).
    */
   set(id: string, on: boolean): Promise<void> {
     if (!isFaultId(id)) return Promise.reject(new FaultError(`Unknown fault id: ${id}. Valid ids: ${FAULT_IDS.join(', ')}`, [id]));
