@@ -2,9 +2,10 @@
 // routes by Host header to upstreams in a mutable route table (routes.ts; the deployer switches the app's
 // upstream during a rolling update), and counts in-flight requests per upstream so that a deploy can drain
 // (proxy.ts). Error pages use Traefik's texts so that downtime looks the same as in production.
-import { createServer as createHttpServer, Agent, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, Agent, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { hasIpv6Loopback, PUBLIC_HOST_V6 } from '../dns/index.ts';
 import { has, type FaultId } from '../faults.ts';
 import { createForwarder, InFlight } from './proxy.ts';
 import { appPathPrefix, redirectToHttps, RouteTable, type Upstream } from './routes.ts';
@@ -21,6 +22,8 @@ export interface EdgeHosts {
 
 export interface EdgeOptions {
   host?: string;
+  /** The public IPv6 address the edge also listens on (same ports); default ::1 when the machine has it, null: none. */
+  host6?: string | null;
   /** 0: a free port. */
   httpsPort: number;
   httpPort: number;
@@ -35,6 +38,8 @@ export interface EdgeOptions {
 
 export interface EdgeHandle {
   host: string;
+  /** The IPv6 address it also listens on, if any. */
+  host6?: string;
   httpsPort: number;
   /** The plain-HTTP port; under fault http-port-closed the port the edge picked, with nothing listening. */
   httpPort: number;
@@ -75,22 +80,52 @@ function trackSockets(servers: AnyServer[]): Set<Socket> {
   return sockets;
 }
 
+/** Traefik's headers middleware on the routers of Zitadel and Coolify (the app sends its own headers). */
+export const EDGE_HSTS = 'max-age=31536000; includeSubDomains';
+
 function initialRoutes(o: EdgeOptions, faults: readonly FaultId[]): RouteTable {
   const routes = new RouteTable();
   const appPrefix = has(faults, 'app-404-path-prefix') ? appPathPrefix(o.hosts.app) : undefined;
-  routes.set(o.hosts.app, { upstream: null, pathPrefix: appPrefix });
-  routes.set(o.hosts.auth, { upstream: null });
-  routes.set(o.hosts.deployer, { upstream: null });
+  const hsts = { 'strict-transport-security': EDGE_HSTS };
+  // hsts-short-max-age: a middleware on the app's router overrides the app's HSTS with stsSeconds=60.
+  const appHeaders = has(faults, 'hsts-short-max-age') ? { 'strict-transport-security': 'max-age=60' } : undefined;
+  routes.set(o.hosts.app, {
+    upstream: null, pathPrefix: appPrefix, responseHeaders: appHeaders,
+    httpRedirect: has(faults, 'redirect-drops-path') ? 'drop-path' : undefined,
+  });
+  routes.set(o.hosts.auth, {
+    upstream: null, responseHeaders: hsts,
+    httpRedirect: has(faults, 'redirect-other-host') ? { host: o.hosts.app } : undefined,
+  });
+  routes.set(o.hosts.deployer, {
+    upstream: null, responseHeaders: has(faults, 'hsts-missing-deployer') ? undefined : hsts,
+    httpRedirect: has(faults, 'redirect-loop') ? 'loop' : undefined,
+  });
   return routes;
 }
 
 function initialCerts(o: EdgeOptions, faults: readonly FaultId[]): CertStore {
-  const store = new CertStore();
+  const store = new CertStore(minTls(faults));
   // Fault cert-default-deployer: no certificate for the deployer's SNI, so its visitors get the default one
   // (the CA leaves it out too; this keeps the edge faithful whatever certificates it is handed).
   const noCertFor = has(faults, 'cert-default-deployer') ? o.hosts.deployer.toLowerCase() : undefined;
   for (const [name, id] of o.certs) if (name.toLowerCase() !== noCertFor) store.set(name, id);
   return store;
+}
+
+const minTls = (faults: readonly FaultId[]) => (has(faults, 'tls-legacy-versions') ? 'TLSv1' as const : 'TLSv1.2' as const);
+
+/** The same entrypoints on a second address (a dual-stack server: IPv6 next to IPv4), sharing handlers and ports. */
+async function listenTwin(servers: [AnyServer, AnyServer], host6: string, ports: [number, number | undefined], log: (l: string) => void): Promise<boolean> {
+  try {
+    await listen(servers[0], host6, ports[0]);
+    if (ports[1] !== undefined) await listen(servers[1], host6, ports[1]);
+    return true;
+  } catch (e) {
+    await Promise.all(servers.map(closeServer));
+    log(`edge: cannot also listen on ${host6} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): IPv6 clients get nothing`);
+    return false;
+  }
 }
 
 export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
@@ -105,13 +140,18 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
 
   let httpsPort = 0;
   let httpPort = 0;
-  const httpsServer: HttpsServer = createHttpsServer(httpsOptions(o.defaultCert, certs), (req, res) => forward(req, res, 'https', httpsPort));
   const plainHttp = has(faults, 'no-https-redirect');
-  const httpServer: HttpServer = createHttpServer((req, res) =>
-    plainHttp ? forward(req, res, 'http', httpPort) : redirectToHttps(req, res, routes, httpsPort),
-  );
-  const sockets = trackSockets([httpsServer, httpServer]);
-  httpsServer.on('tlsClientError', () => undefined);
+  const onHttps = (req: IncomingMessage, res: ServerResponse) => forward(req, res, 'https', httpsPort);
+  const onHttp = (req: IncomingMessage, res: ServerResponse) =>
+    plainHttp ? forward(req, res, 'http', httpPort) : redirectToHttps(req, res, routes, httpsPort, httpPort);
+  const tlsOptions = httpsOptions(o.defaultCert, certs, minTls(faults));
+  const httpsServer: HttpsServer = createHttpsServer(tlsOptions, onHttps);
+  const httpServer: HttpServer = createHttpServer(onHttp);
+  const host6 = o.host6 === undefined ? (hasIpv6Loopback() ? PUBLIC_HOST_V6 : undefined) : o.host6 ?? undefined;
+  const twin: [HttpsServer, HttpServer] = [createHttpsServer(tlsOptions, onHttps), createHttpServer(onHttp)];
+  const all: AnyServer[] = [httpsServer, httpServer, ...twin];
+  const sockets = trackSockets(all);
+  for (const s of [httpsServer, twin[0]]) s.on('tlsClientError', () => undefined);
 
   // Fault http-port-closed: Traefik without its `web` entrypoint. The port is still claimed for the target
   // (EXPECTED_OPEN_PORTS lists it), so it is bound once to pick or check it, then released: connections to it
@@ -130,10 +170,12 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
     await Promise.all([closeServer(httpsServer), closeServer(httpServer)]);
     throw e;
   }
+  const dual = host6 ? await listenTwin(twin, host6, [httpsPort, httpClosed ? undefined : httpPort], log) : false;
 
   let closed: Promise<void> | undefined;
   return {
     host,
+    ...(dual ? { host6 } : {}),
     get httpsPort() {
       return httpsPort;
     },
@@ -145,7 +187,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
     drain: (u, timeoutMs) => inFlight.drain(u, timeoutMs),
     close() {
       closed ??= (async () => {
-        const done = Promise.all([closeServer(httpsServer), closeServer(httpServer)]);
+        const done = Promise.all(all.map(closeServer));
         for (const s of sockets) s.destroy();
         agent.destroy();
         await done;

@@ -103,9 +103,12 @@ export function createForwarder(routes: RouteTable, inFlight: InFlight, agent: A
       up.once('response', (upRes) => {
         const out: string[] = [];
         const raw = upRes.rawHeaders;
+        const set = route.responseHeaders ?? {};
         for (let i = 0; i < raw.length; i += 2) {
-          if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+          const k = raw[i].toLowerCase();
+          if (!HOP_BY_HOP.has(k) && !(k in set)) out.push(raw[i], raw[i + 1]);
         }
+        for (const [k, v] of Object.entries(set)) out.push(k, v);
         res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, out);
         upRes.pipe(res);
         upRes.once('error', () => res.destroy());

@@ -9,13 +9,32 @@ export interface TlsIdentity {
   chainPem: string;
 }
 
+/** The lowest TLS version the edge accepts: 1.2, or 1.0 under fault tls-legacy-versions (an old `minVersion` in Traefik's TLS options). */
+export type MinTls = 'TLSv1.2' | 'TLSv1';
+// TLS 1.0/1.1 and SHA-1 or small keys need OpenSSL's security level 0; Traefik (Go) serves such certificates unasked.
+const LAX = 'DEFAULT@SECLEVEL=0';
+
+function contextFor(id: TlsIdentity, minVersion: MinTls): SecureContext {
+  const base = { key: id.keyPem, cert: id.chainPem, minVersion };
+  if (minVersion === 'TLSv1') return createSecureContext({ ...base, ciphers: LAX });
+  try {
+    return createSecureContext(base);
+  } catch (e) {
+    // A certificate OpenSSL finds too weak (SHA-1 signature, small key): serve it anyway, as Traefik would.
+    if (!/TOO_WEAK|TOO_SMALL/.test((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    return createSecureContext({ ...base, ciphers: LAX });
+  }
+}
+
 export class CertStore {
   private readonly contexts = new Map<string, SecureContext>();
+
+  constructor(private readonly minVersion: MinTls = 'TLSv1.2') {}
 
   /** Serves `id` for SNI `name` from the next handshake on; null: that name gets the default certificate. */
   set(name: string, id: TlsIdentity | null): void {
     if (!id) this.contexts.delete(name.toLowerCase());
-    else this.contexts.set(name.toLowerCase(), createSecureContext({ key: id.keyPem, cert: id.chainPem, minVersion: 'TLSv1.2' }));
+    else this.contexts.set(name.toLowerCase(), contextFor(id, this.minVersion));
   }
 
   get(name: string): SecureContext | undefined {
@@ -24,11 +43,12 @@ export class CertStore {
 }
 
 /** Options of the HTTPS entrypoint: the default certificate, TLS 1.2 at least, HTTP/1.1, SNI from `store`. */
-export function httpsOptions(defaultCert: TlsIdentity, store: CertStore): ServerOptions {
+export function httpsOptions(defaultCert: TlsIdentity, store: CertStore, minVersion: MinTls = 'TLSv1.2'): ServerOptions {
   return {
     key: defaultCert.keyPem,
     cert: defaultCert.chainPem,
-    minVersion: 'TLSv1.2',
+    minVersion,
+    ...(minVersion === 'TLSv1' ? { ciphers: LAX } : {}),
     ALPNProtocols: ['http/1.1'],
     SNICallback(servername, cb) {
       cb(null, store.get(servername));
