@@ -347,7 +347,7 @@ export const FAULTS: readonly Fault[] = [
   {
     id: 'cert-weak-key',
     owner: 'ca/edge',
-    breaks: 'the deployer host serves a certificate with an RSA-1024 key',
+    breaks: 'the deployer host serves a certificate with an RSA-1024 key (the edge stays at TLS 1.2, as set-ups with such keys do)',
     promise: 'certificate keys are strong (RSA >= 2048 bits, EC >= 256 bits)',
   },
   {

@@ -93,8 +93,9 @@ function initialRoutes(o: EdgeOptions, faults: readonly FaultId[]): RouteTable {
     upstream: null, pathPrefix: appPrefix, responseHeaders: appHeaders,
     httpRedirect: has(faults, 'redirect-drops-path') ? 'drop-path' : undefined,
   });
+  // auth-missing-security-headers: Zitadel's router lacks the middleware too (no HSTS on the Login V2 pages).
   routes.set(o.hosts.auth, {
-    upstream: null, responseHeaders: hsts,
+    upstream: null, responseHeaders: has(faults, 'auth-missing-security-headers') ? undefined : hsts,
     httpRedirect: has(faults, 'redirect-other-host') ? { host: o.hosts.app } : undefined,
   });
   routes.set(o.hosts.deployer, {
@@ -144,7 +145,8 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
   const onHttps = (req: IncomingMessage, res: ServerResponse) => forward(req, res, 'https', httpsPort);
   const onHttp = (req: IncomingMessage, res: ServerResponse) =>
     plainHttp ? forward(req, res, 'http', httpPort) : redirectToHttps(req, res, routes, httpsPort, httpPort);
-  const tlsOptions = httpsOptions(o.defaultCert, certs, minTls(faults));
+  const weakCerts = has(faults, 'cert-weak-key');
+  const tlsOptions = httpsOptions(o.defaultCert, certs, minTls(faults), weakCerts);
   const httpsServer: HttpsServer = createHttpsServer(tlsOptions, onHttps);
   const httpServer: HttpServer = createHttpServer(onHttp);
   const host6 = o.host6 === undefined ? (hasIpv6Loopback() ? PUBLIC_HOST_V6 : undefined) : o.host6 ?? undefined;

@@ -1,6 +1,7 @@
 // The edge's certificates: one TLS context per host name, picked by SNI, and Traefik's default certificate for
 // an unknown or absent name. Kept apart from routing so that certificates can be swapped on their own.
 import type { ServerOptions } from 'node:https';
+import { createPrivateKey } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 
 export interface TlsIdentity {
@@ -16,7 +17,9 @@ const LAX = 'DEFAULT@SECLEVEL=0';
 
 function contextFor(id: TlsIdentity, minVersion: MinTls): SecureContext {
   const base = { key: id.keyPem, cert: id.chainPem, minVersion };
-  if (minVersion === 'TLSv1') return createSecureContext({ ...base, ciphers: LAX });
+  // OpenSSL silently skips an RSA key under 2048 bits in TLS 1.3 (the default certificate would go out instead).
+  const small = (createPrivateKey(id.keyPem).asymmetricKeyDetails?.modulusLength ?? 2048) < 2048;
+  if (minVersion === 'TLSv1' || small) return createSecureContext({ ...base, ciphers: LAX });
   try {
     return createSecureContext(base);
   } catch (e) {
@@ -43,12 +46,15 @@ export class CertStore {
 }
 
 /** Options of the HTTPS entrypoint: the default certificate, TLS 1.2 at least, HTTP/1.1, SNI from `store`. */
-export function httpsOptions(defaultCert: TlsIdentity, store: CertStore, minVersion: MinTls = 'TLSv1.2'): ServerOptions {
+export function httpsOptions(defaultCert: TlsIdentity, store: CertStore, minVersion: MinTls = 'TLSv1.2', lax = false): ServerOptions {
+  // `lax`: OpenSSL will not sign a TLS 1.3 handshake with an RSA key under 2048 bits (it falls back to the default
+  // certificate), so an entrypoint serving one stays at TLS 1.2, as old set-ups with such certificates do.
   return {
     key: defaultCert.keyPem,
     cert: defaultCert.chainPem,
     minVersion,
     ...(minVersion === 'TLSv1' ? { ciphers: LAX } : {}),
+    ...(lax ? { maxVersion: 'TLSv1.2' as const } : {}),
     ALPNProtocols: ['http/1.1'],
     SNICallback(servername, cb) {
       cb(null, store.get(servername));
