@@ -143,7 +143,7 @@ export const RULES: DiagnosisRule[] = [
   {
     id: 'health-other-service',
     category: 'availability',
-    match: [/answered 200 with "[^"\n]*", not (Zitadel's|Coolify's)|answered 200 with another page/i],
+    match: [/answered 200 with "[^\n]*", not (Zitadel's|Coolify's)|answered 200 with another page/i],
     cause: 'The health path answers 200, but with another body than the service\'s own: the router sends this host or path to another container (a Host rule or service port mixed up in Coolify).',
     fix: "Check the resource's domain and port in Coolify (the Traefik router's Host rule and the service's loadbalancer port) and redeploy.",
   },

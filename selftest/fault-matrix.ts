@@ -130,7 +130,7 @@ export const faultRows: MatrixRow[] = [
       { title: T.dnsAgree, message: re(`${APP}: DNS servers disagree`) },
       { title: T.ready, message: re(`${AUTH}.*/debug/ready answered 503`), hint: 'auth-not-ready' },
       { title: T.dbScheme, message: re('postgres://'), hint: 'db-url-postgres-scheme' },
-      { title: T.table('gadgetbots'), message: re('battery_life[\\s\\S]*(integer|real)[\\s\\S]*image_url|image_url[\\s\\S]*battery_life') },
+      { title: T.table('gadgetbots'), message: re('battery_life[\\s\\S]*(integer|real)[\\s\\S]*image_url|image_url[\\s\\S]*battery_life'), hint: 'db-schema-drift' },
     ],
     mustPass: [
       { title: T.tls('auth') }, { title: T.healthz }, { title: T.discovery }, { title: T.dns('auth') }, { title: T.dns('deployer') },
@@ -293,8 +293,8 @@ export const faultRows: MatrixRow[] = [
     mustNotMention: [/instead of redirecting|dropped the (path|query)|redirect loop/i, /NXDOMAIN|cannot resolve/i, /expired|self-signed/i, /max-age=\d+ \(/],
   },
   {
-    name: 'tls-legacy-versions+cert-sha1-signature+hsts-short-max-age+redirect-drops-path+redirect-loop+dns-caa-forbids-le',
-    faults: ['tls-legacy-versions', 'cert-sha1-signature', 'hsts-short-max-age', 'redirect-drops-path', 'redirect-loop', 'dns-caa-forbids-le'],
+    name: 'tls-legacy-versions+cert-sha1-signature+hsts-short-max-age+redirect-drops-path+redirect-loop+dns-caa-forbids-le+deployer-health-misrouted',
+    faults: ['tls-legacy-versions', 'cert-sha1-signature', 'hsts-short-max-age', 'redirect-drops-path', 'redirect-loop', 'dns-caa-forbids-le', 'deployer-health-misrouted'],
     projects: ['infra'],
     note: "the edge's TLS versions (every host) and the auth certificate's signature vs. the app's HSTS strength vs. the app's and the deployer's plain-HTTP redirects vs. the zone's CAA",
     mustFail: [
@@ -306,8 +306,10 @@ export const faultRows: MatrixRow[] = [
       { title: T.redirect('app'), message: re(`${APP}: plain HTTP on port \\d+: redirect dropped the path: /gbv-redirect-check/\\S+ became /$`, 'im'), hint: 'redirect-drops-path' },
       { title: T.redirect('deployer'), message: re(`${DEPLOYER}: plain HTTP on port \\d+: redirect loop`), hint: 'redirect-loop' },
       { title: T.caa, message: re(`${APP}: CAA at stack\\.test allows only pki\\.goog, not letsencrypt\\.org`), hint: 'caa-forbids-le' },
+      // 200, but the dashboard's page instead of Coolify's "OK": the status alone would pass.
+      { title: T.deployerHealth, message: re(`${DEPLOYER}: /api/health answered 200 with "<!DOCTYPE html>.*", not Coolify's "OK"`), hint: 'health-other-service' },
     ],
-    mustPass: [{ title: T.dns('app') }, { title: T.hsts('deployer') }, { title: T.redirect('auth') }, { title: T.appGet }, { title: T.deployerHealth }],
+    mustPass: [{ title: T.dns('app') }, { title: T.hsts('deployer') }, { title: T.redirect('auth') }, { title: T.appGet }],
     mustNotMention: [/instead of redirecting|missing redirect/i, /no Strict-Transport-Security header/i, /redirect goes to another host/i],
   },
 ];
@@ -329,6 +331,5 @@ export const HINTS_OFF_STACK: { id: string; reason: string }[] = [
   { id: 'timeout', reason: 'needs a firewall that drops packets; loopback refuses or answers at once (no root-free way to black-hole a port)' },
   { id: 'database-unreachable', reason: 'the suite reads the database with the target\'s DATABASE_URL; a wrong one is a configuration error of the run, proven with samples' },
   { id: 'sign-in-failed', reason: 'wrong credentials in the run\'s config; every stack fault that breaks the sign-in has a more specific hint (redirect URI, auth method, Login V1)' },
-  { id: 'health-other-service', reason: 'a health path answered by another container (200 with a foreign body) needs a second service behind one route; no stack fault builds that yet, proven on sample messages' },
   { id: 'config', reason: 'bad configuration stops the run before any test (exit 2, proven in selftest/config.test.ts), so no test carries the hint' },
 ];

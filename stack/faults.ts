@@ -58,6 +58,7 @@ export const FAULT_IDS = [
   'redirect-loop',
   'db-default-dropped',
   'db-index-missing',
+  'deployer-health-misrouted',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -409,6 +410,12 @@ export const FAULTS: readonly Fault[] = [
     owner: 'postgres',
     breaks: 'the unique index of sessions.token is gone (sessions_token_unique dropped)',
     promise: 'the app tables match the migrations: columns, types, defaults, constraints, indexes',
+  },
+  {
+    id: 'deployer-health-misrouted',
+    owner: 'edge',
+    breaks: "a higher-priority router answers the deployer host's /api/health with the dashboard's HTML page (200)",
+    promise: "Coolify's health endpoint answers 200 \"OK\" (status and body)",
   },
 ];
 

@@ -80,6 +80,8 @@ function trackSockets(servers: AnyServer[]): Set<Socket> {
   return sockets;
 }
 
+const DASHBOARD_HTML = '<!DOCTYPE html><html><head><title>Coolify</title></head><body><div id="app"></div></body></html>';
+
 /** Traefik's headers middleware on the routers of Zitadel and Coolify (the app sends its own headers). */
 export const EDGE_HSTS = 'max-age=31536000; includeSubDomains';
 
@@ -101,6 +103,8 @@ function initialRoutes(o: EdgeOptions, faults: readonly FaultId[]): RouteTable {
   routes.set(o.hosts.deployer, {
     upstream: null, responseHeaders: has(faults, 'hsts-missing-deployer') ? undefined : hsts,
     httpRedirect: has(faults, 'redirect-loop') ? 'loop' : undefined,
+    // deployer-health-misrouted: the dashboard's catch-all router wins over the API's for /api/health.
+    shadowedPath: has(faults, 'deployer-health-misrouted') ? { path: '/api/health', html: DASHBOARD_HTML } : undefined,
   });
   return routes;
 }

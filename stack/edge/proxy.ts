@@ -90,6 +90,10 @@ export function createForwarder(routes: RouteTable, inFlight: InFlight, agent: A
     if (!route) return textReply(res, 404, NOT_FOUND_TEXT);
     const path = routedPath(route, req.url ?? '/');
     if (path === undefined) return textReply(res, 404, NOT_FOUND_TEXT);
+    if (route.shadowedPath && path.split('?')[0] === route.shadowedPath.path) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8', ...route.responseHeaders });
+      return void res.end(route.shadowedPath.html);
+    }
     const upstream = route.upstream;
     if (!upstream) return textReply(res, 503, NO_SERVER_TEXT);
 

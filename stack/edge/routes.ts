@@ -20,6 +20,8 @@ export interface Route {
    * host in the replacement; 'loop': a 302 back to the same http:// URL (a middleware chained on the web entrypoint).
    */
   httpRedirect?: 'drop-path' | 'loop' | { host: string };
+  /** Another router with a higher priority answering one path of this host itself (status 200, an HTML page). */
+  shadowedPath?: { path: string; html: string };
 }
 
 export const NOT_FOUND_TEXT = '404 page not found\n';
