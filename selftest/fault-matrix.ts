@@ -307,7 +307,7 @@ export const faultRows: MatrixRow[] = [
       { title: T.redirect('deployer'), message: re(`${DEPLOYER}: plain HTTP on port \\d+: redirect loop`), hint: 'redirect-loop' },
       { title: T.caa, message: re(`${APP}: CAA at stack\\.test allows only pki\\.goog, not letsencrypt\\.org`), hint: 'caa-forbids-le' },
       // 200, but the dashboard's page instead of Coolify's "OK": the status alone would pass.
-      { title: T.deployerHealth, message: re(`${DEPLOYER}: /api/health answered 200 with "<!DOCTYPE html>.*", not Coolify's "OK"`), hint: 'health-other-service' },
+      { title: T.deployerHealth, message: re(`${DEPLOYER}:\\d+: /api/health answered 200 with "<!DOCTYPE html>.*", not Coolify's "OK"`), hint: 'health-other-service' },
     ],
     mustPass: [{ title: T.dns('app') }, { title: T.hsts('deployer') }, { title: T.redirect('auth') }, { title: T.appGet }],
     mustNotMention: [/instead of redirecting|missing redirect/i, /no Strict-Transport-Security header/i, /redirect goes to another host/i],

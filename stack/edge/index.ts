@@ -149,8 +149,8 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
   const onHttps = (req: IncomingMessage, res: ServerResponse) => forward(req, res, 'https', httpsPort);
   const onHttp = (req: IncomingMessage, res: ServerResponse) =>
     plainHttp ? forward(req, res, 'http', httpPort) : redirectToHttps(req, res, routes, httpsPort, httpPort);
-  const weakCerts = has(faults, 'cert-weak-key');
-  const tlsOptions = httpsOptions(o.defaultCert, certs, minTls(faults), weakCerts);
+  const weak = { sha1: has(faults, 'cert-sha1-signature'), smallKey: has(faults, 'cert-weak-key') };
+  const tlsOptions = httpsOptions(o.defaultCert, certs, minTls(faults), weak);
   const httpsServer: HttpsServer = createHttpsServer(tlsOptions, onHttps);
   const httpServer: HttpServer = createHttpServer(onHttp);
   const host6 = o.host6 === undefined ? (hasIpv6Loopback() ? PUBLIC_HOST_V6 : undefined) : o.host6 ?? undefined;

@@ -46,15 +46,21 @@ export class CertStore {
 }
 
 /** Options of the HTTPS entrypoint: the default certificate, TLS 1.2 at least, HTTP/1.1, SNI from `store`. */
-export function httpsOptions(defaultCert: TlsIdentity, store: CertStore, minVersion: MinTls = 'TLSv1.2', lax = false): ServerOptions {
-  // `lax`: OpenSSL will not sign a TLS 1.3 handshake with an RSA key under 2048 bits (it falls back to the default
-  // certificate), so an entrypoint serving one stays at TLS 1.2, as old set-ups with such certificates do.
+export interface WeakServing {
+  /** A SHA-1-signed certificate is served: OpenSSL checks certificates at the entrypoint's security level, so 0. */
+  sha1?: boolean;
+  /** An RSA key under 2048 bits is served: OpenSSL will not sign a TLS 1.3 handshake with it (it would fall back
+   * to the default certificate), so the entrypoint stays at TLS 1.2, as old set-ups with such keys do. */
+  smallKey?: boolean;
+}
+
+export function httpsOptions(defaultCert: TlsIdentity, store: CertStore, minVersion: MinTls = 'TLSv1.2', weak: WeakServing = {}): ServerOptions {
   return {
     key: defaultCert.keyPem,
     cert: defaultCert.chainPem,
     minVersion,
-    ...(minVersion === 'TLSv1' ? { ciphers: LAX } : {}),
-    ...(lax ? { maxVersion: 'TLSv1.2' as const } : {}),
+    ...(minVersion === 'TLSv1' || weak.sha1 ? { ciphers: LAX } : {}),
+    ...(weak.smallKey ? { maxVersion: 'TLSv1.2' as const } : {}),
     ALPNProtocols: ['http/1.1'],
     SNICallback(servername, cb) {
       cb(null, store.get(servername));
