@@ -32,11 +32,13 @@ export function jwksProblems(host: string, keys: JsonWebKey[], algs: string[]): 
     if (alg && KTY_OF[alg.slice(0, 2)] && KTY_OF[alg.slice(0, 2)] !== k.kty) p.push(`${host}: JWKS ${name} says alg ${alg} but is kty ${String(k.kty)}`);
   });
   for (const [kid, n] of kids) if (n > 1) p.push(`${host}: JWKS has ${n} keys with kid "${kid}" (a verifier may pick the wrong one)`);
-  for (const alg of algs) {
-    if (alg === 'none') { p.push(`${host}: discovery announces id_token signing alg "none" (unsigned tokens)`); continue; }
-    const fits = keys.some((k) => (k.alg ? k.alg === alg : KTY_OF[alg.slice(0, 2)] === k.kty));
-    if (!fits) p.push(`${host}: discovery announces id_token signing alg ${alg}, but no JWKS key fits it (kid/alg: ${keys.map((k) => `${String(k.kid)}/${String(k.alg ?? k.kty)}`).join(', ')})`);
-  }
+  // "Supported" algorithms are what the OP may use (Zitadel lists several); a verifier needs a key for the one it signs
+  // with, so at least one announced algorithm must have a fitting key, and "none" must not be announced.
+  if (algs.includes('none')) p.push(`${host}: discovery announces id_token signing alg "none" (unsigned tokens)`);
+  const signing = algs.filter((a) => a !== 'none');
+  const fits = (alg: string) => keys.some((k) => (k.alg ? k.alg === alg : KTY_OF[alg.slice(0, 2)] === k.kty));
+  if (signing.length && !signing.some(fits))
+    p.push(`${host}: no JWKS key fits any announced id_token signing alg (${signing.join(', ')}; keys kid/alg: ${keys.map((k) => `${String(k.kid)}/${String(k.alg ?? k.kty)}`).join(', ')})`);
   return p;
 }
 
