@@ -21,6 +21,8 @@ export interface Target {
   chromiumPath?: string; testDataPrefix: string;
   /** A saved session must have at least this many hours left (Better Auth's default session lasts 7 days). */
   sessionMinHours: number;
+  /** HSTS max-age floor in seconds (HSTS_MIN_MAX_AGE, default 180 days). */
+  hstsMinMaxAge: number;
 }
 
 export class ConfigError extends Error {
@@ -48,6 +50,8 @@ export const DEFAULTS = {
   AUTH_MAINTENANCE_WINDOW_MS: 60_000,
   TEST_DATA_PREFIX: 'gbv-',
   SESSION_MIN_HOURS: 24,
+  // 180 days: shorter, and browsers forget the policy between the visits of occasional users.
+  HSTS_MIN_MAX_AGE: 15_552_000,
 } as const;
 
 // Empty strings count as "not set": .env files often carry `VAR=` placeholders.
@@ -149,6 +153,7 @@ const schema = z.object({
   CHROMIUM_PATH: opt(readableFile('Chromium binary', false)),
   TEST_DATA_PREFIX: opt(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,15}$/i, 'must be 1..16 characters of letters, digits, _ or - (it prefixes every test record)')),
   SESSION_MIN_HOURS: opt(intIn(0, 8760)),
+  HSTS_MIN_MAX_AGE: opt(intIn(0, 315_360_000)),
 });
 
 /** Every variable the schema reads (documented in .env.example). */
@@ -228,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
     chromiumPath: v.CHROMIUM_PATH,
     testDataPrefix: v.TEST_DATA_PREFIX ?? DEFAULTS.TEST_DATA_PREFIX,
     sessionMinHours: v.SESSION_MIN_HOURS ?? DEFAULTS.SESSION_MIN_HOURS,
+    hstsMinMaxAge: v.HSTS_MIN_MAX_AGE ?? DEFAULTS.HSTS_MIN_MAX_AGE,
   };
 }
 
@@ -322,6 +328,7 @@ export function describeTarget(t: Target): Record<string, string> {
     CHROMIUM_PATH: t.chromiumPath ?? '(auto)',
     TEST_DATA_PREFIX: t.testDataPrefix,
     SESSION_MIN_HOURS: String(t.sessionMinHours),
+    HSTS_MIN_MAX_AGE: String(t.hstsMinMaxAge),
   };
   return d;
 }

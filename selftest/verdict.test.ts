@@ -78,6 +78,21 @@ const SAMPLES: [string, string][] = [
   ['gadgetbot-coolify.stack.test: certificate does not cover gadgetbot-coolify.stack.test (SAN: none); self-signed (issuer TRAEFIK DEFAULT CERT)', 'cert-untrusted'],
   ['the app reports no session after a completed sign-in', 'sign-in-failed'],
   ['ConfigError: APP_URL: missing required variable', 'config'],
+  // infra/db hints (engineer infra): the wording the checks use, observed fact first.
+  ['gadgetbot.stack.test (127.0.0.1): the server sends only the leaf certificate: the intermediate (CN=R11, O=Let\'s Encrypt) is missing from the chain it serves', 'cert-chain-incomplete'],
+  ["gadgetbot-coolify.stack.test (127.0.0.1): the leaf certificate's key is RSA-1024, below the 2048-bit floor (breakable; browsers refuse it)", 'cert-weak-key'],
+  ['gadgetbot-auth.stack.test (::1): the leaf certificate is signed with sha1WithRSAEncryption (collisions are practical: browsers refuse it; floor SHA-256)', 'cert-weak-signature'],
+  ['gadgetbot.stack.test (127.0.0.1): accepts a TLSv1 handshake (TLS 1.0 and 1.1 must be refused: downgrade attacks, no modern ciphers)', 'tls-legacy-versions'],
+  ["gadgetbot.stack.test: CAA at stack.test allows only pki.goog, not letsencrypt.org: Let's Encrypt refuses to renew its certificate", 'caa-forbids-le'],
+  ['gadgetbot-auth.stack.test: AAAA via 1.1.1.1 → 2a01:4f9::1, which refuses connections on port 443 (nothing listens at [2a01:4f9::1]:443)', 'dns-aaaa-wrong'],
+  ['gadgetbot.stack.test: plain HTTP on port 80: redirect dropped the path: /gbv?q=1 became /', 'redirect-drops-path'],
+  ['gadgetbot-auth.stack.test: plain HTTP on port 80: redirect goes to another host: gadgetbot.vellandi.net, expected gadgetbot-auth.vellandi.net', 'redirect-wrong-host'],
+  ['gadgetbot-coolify.stack.test: plain HTTP on port 80: redirect loop: 302 to http://gadgetbot-coolify.stack.test/x and back, never reaching https (1 hop)', 'redirect-loop'],
+  ['gadgetbot.stack.test/ (status 200): HSTS max-age=60 (0 days), below the floor of 15552000 s (180 days): browsers forget it', 'hsts-weak'],
+  ['gadgetbot.stack.test/ (status 200): no Strict-Transport-Security header: an attacker on the network path', 'hsts-missing'],
+  ['gadgetbot-coolify.stack.test: /api/health answered 200 with "<!DOCTYPE html>", not Coolify\'s "OK" (another service answers this route)', 'health-other-service'],
+  ['gadgetbot-coolify.stack.test: /api/health answered 503 "Service Unavailable"', 'deployer-unhealthy'],
+  ["127.0.0.2:5432/gadgetbot: gadgetbots.status: default none, expected 'available'", 'db-schema-drift'],
 ];
 
 test('diagnose: real failure messages map to the right signature; every rule is exercised', () => {
