@@ -103,7 +103,7 @@ test.describe('DNS', () => {
     await expectNoProblems(problems, 'every DNS server gives the same A and AAAA answers for every host');
   });
 
-  test(`CAA lets ${ACME_CAA} issue for every host`, { tag: '@smoke' }, async ({ target: t }, info) => {
+  test(`CAA lets ${ACME_CAA} issue for every host`, async ({ target: t }, info) => {
     await label({ feature: 'DNS', story: 'CAA allows the ACME CA', severity: 'critical' });
     const problems: string[] = [];
     const found: Record<string, unknown> = {};

@@ -59,7 +59,7 @@ function judge(t: Target, h: HostRole, start: string, want: URL, hops: Hop[], in
 
 test.describe('HTTP edge', () => {
   for (const role of ROLES) {
-    test(`${role} host: plain HTTP redirects to https with the same host and path`, { tag: '@smoke' }, async ({ target: t }, info) => {
+    test(`${role} host: plain HTTP redirects to https with the same host and path`, async ({ target: t }, info) => {
       const h = hostOf(t, role);
       test.skip(!h, 'DEPLOYER_URL not set: the deployer host is not checked');
       await label({ feature: 'Edge', story: `port ${t.httpPort} redirects to https (${role})`, severity: 'critical', parameters: { host: h!.host } });

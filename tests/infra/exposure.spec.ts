@@ -9,7 +9,7 @@ import { attachJson, expectNoProblems, note } from './common.ts';
 const TIMEOUT_MS = 2500;
 
 test.describe('Exposure', () => {
-  test('forbidden ports (database, app, Zitadel) do not answer on the server address', { tag: '@smoke' }, async ({ target: t }, info) => {
+  test('forbidden ports (database, app, Zitadel) do not answer on the server address', async ({ target: t }, info) => {
     const host = t.exposure.serverAddress;
     test.skip(!host, 'SERVER_ADDRESS not set: the exposure check needs the server address');
     test.skip(t.exposure.forbiddenPorts.length === 0, 'FORBIDDEN_PORTS is empty');
@@ -24,7 +24,7 @@ test.describe('Exposure', () => {
     await expectNoProblems(problems, `no forbidden port (${t.exposure.forbiddenPorts.join(', ')}) accepts connections on ${host}`);
   });
 
-  test('expected ports answer on the server address', { tag: '@smoke' }, async ({ target: t }, info) => {
+  test('expected ports answer on the server address', async ({ target: t }, info) => {
     const host = t.exposure.serverAddress;
     test.skip(!host, 'SERVER_ADDRESS not set: the exposure check needs the server address');
     test.skip(t.exposure.expectedOpenPorts.length === 0, 'EXPECTED_OPEN_PORTS not set');

@@ -45,7 +45,7 @@ async function check(t: Target, h: HostRole) {
 
 test.describe('HSTS', () => {
   for (const role of ROLES) {
-    test(`${role} host: HSTS max-age at or above HSTS_MIN_MAX_AGE`, { tag: '@smoke' }, async ({ target: t }, info) => {
+    test(`${role} host: HSTS max-age at or above HSTS_MIN_MAX_AGE`, async ({ target: t }, info) => {
       const h = hostOf(t, role);
       test.skip(!h, 'DEPLOYER_URL not set: the deployer host is not checked');
       await label({ feature: 'HSTS', story: `HSTS of the ${role} host`, severity: 'critical', parameters: { host: h!.host } });

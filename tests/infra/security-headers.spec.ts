@@ -74,7 +74,7 @@ async function judgePages(info: TestInfo, host: string, got: { path: string; res
 }
 
 test.describe('Security headers', () => {
-  test('app pages are protected against framing and MIME sniffing', { tag: '@smoke' }, async ({ target: t }, info) => {
+  test('app pages are protected against framing and MIME sniffing', async ({ target: t }, info) => {
     const host = new URL(t.appUrl).host;
     await label({ feature: 'Security headers', story: 'app pages', severity: 'critical', parameters: { host } });
     const got = await pages(t, t.appUrl, ['/', '/login?redirect=%2Fadmin']);
@@ -82,7 +82,7 @@ test.describe('Security headers', () => {
     await expectNoProblems(await judgePages(info, host, got), `${host} pages forbid framing by other sites (X-Frame-Options or CSP frame-ancestors)`);
   });
 
-  test('auth (Login V2) pages are protected against framing and MIME sniffing', { tag: '@smoke' }, async ({ target: t }, info) => {
+  test('auth (Login V2) pages are protected against framing and MIME sniffing', async ({ target: t }, info) => {
     const host = new URL(t.authUrl).host;
     await label({ feature: 'Security headers', story: 'auth pages', severity: 'critical', parameters: { host } });
     // The username page is where people type their login.
