@@ -66,6 +66,8 @@ const SAMPLES: [string, string][] = [
   ['sign-in accepted an external callbackURL https://evil.example', 'open-redirect'],
   ['a forged callback with a mismatched state created a session (state not checked)', 'callback-replay'],
   ['sign-out left the server session valid: the old session token still works', 'signout-keeps-session'],
+  ["after the admin signed out, the old admin token still names session s1 of user u1 on the server: sign-out left the server session valid (only the cookie was cleared)", 'signout-keeps-session'],
+  ["after the admin signed out, the viewer's separate session s2 is gone (now: no session (get-session HTTP 200)): sign-out ended other sessions than the caller's", 'signout-ends-other-sessions'],
   ['after a browser restart the user was sent to sign in again: the session cookie has no expiry (or the session ended)', 'session-cookie-not-persistent'],
   ["the saved session expires in 9 min (< 24 h): users are signed out after minutes (Better Auth's session.expiresIn is too short; its default is 7 days)", 'session-short-lived'],
   ['__Secure-better-auth.session_token expires in 10 min (expected more than a day)', 'session-short-lived'],
