@@ -4,38 +4,9 @@
 // secret — the target's, or the webhook URL's own token — in anything that leaves.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { alertText, buildAlert, channelKind, channelLabel, deliver, type Alert } from '../helpers/monitor/alerts.ts';
 import { REDACTED } from '../helpers/redact.ts';
-
-interface Hit { path: string; headers: IncomingHttpHeaders; body: string; at: number }
-
-/** A webhook receiver: records every POST; `plan[path]` lists the statuses to answer in turn (then 200). */
-class Receiver {
-  hits: Hit[] = [];
-  plan: Record<string, number[]> = {};
-  private server!: Server;
-  port = 0;
-  async start() {
-    this.server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (d) => (body += d));
-      req.on('end', () => {
-        const path = req.url ?? '/';
-        this.hits.push({ path, headers: req.headers, body, at: Date.now() });
-        const status = this.plan[path]?.shift() ?? 200;
-        if (status === 429) res.setHeader('retry-after', '1');
-        res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : `error (echoing ${path})`);
-      });
-    });
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', () => r()));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-  url(path: string) { return `http://127.0.0.1:${this.port}${path}`; }
-  of(path: string) { return this.hits.filter((h) => h.path === path); }
-  stop() { return new Promise<void>((r) => this.server.close(() => r())); }
-}
+import { Receiver } from './lib/webhook-receiver.ts';
 
 const PASSWORD = 'Hunter2-sekrit-Aa1-';
 const HOOK_TOKEN = 'XyZ987tokenpart';

@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { MonitorOptionsError, parseDuration, parseOptions } from '../helpers/monitor/options.ts';
 import { applyRound, decide, observe, type CheckState, type Rules } from '../helpers/monitor/state.ts';
 import { parseWindow, windowReport, describeWindow } from '../helpers/monitor/maintenance.ts';
-import { freshState, recordRound, uptime } from '../helpers/monitor/history.ts';
+import { freshState, pruneHistory, recordRound, uptime } from '../helpers/monitor/history.ts';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { readReport, type CheckResult } from '../helpers/monitor/rounds.ts';
 import { suiteCheck, SUITE_CHECK_ID } from '../helpers/monitor/monitor.ts';
 
@@ -185,6 +188,23 @@ describe('history aggregates', () => {
     assert.equal(s.failures.length, 20);
     assert.deepEqual(Object.keys(s.certs), ['gadgetbot.stack.test']);
     assert.equal(s.certs['gadgetbot.stack.test'].daysLeft, 89);
+  });
+});
+
+describe('history file', () => {
+  test('lines older than 8 days are dropped at start; the rest stay in order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gbv-mon-hist-'));
+    try {
+      const file = join(dir, 'history.jsonl');
+      const now = new Date('2026-12-20T00:00:00Z');
+      const line = (days: number, round: number) => JSON.stringify({ round, at: new Date(now.getTime() - days * 86_400_000).toISOString() });
+      writeFileSync(file, [line(10, 1), line(9, 2), line(7, 3), line(0, 4), 'not json'].join('\n') + '\n');
+      assert.equal(pruneHistory(file, now), 3);
+      assert.deepEqual(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).round), [3, 4]);
+      assert.equal(pruneHistory(file, now), 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -94,6 +94,21 @@ export function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+/** History lines older than this are dropped when the monitor starts (the page needs 7 days). */
+export const HISTORY_KEEP_DAYS = 8;
+
+/** Rewrites history.jsonl without lines older than `keepDays` (a CI cache must not grow forever). Returns lines dropped. */
+export function pruneHistory(file: string, now: Date, keepDays = HISTORY_KEEP_DAYS): number {
+  if (!existsSync(file)) return 0;
+  const cutoff = now.getTime() - keepDays * 24 * HOUR_MS;
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const kept = lines.filter((l) => {
+    try { return Date.parse((JSON.parse(l) as { at: string }).at) >= cutoff; } catch { return false; }
+  });
+  if (kept.length !== lines.length) writeAtomic(file, kept.length ? `${kept.join('\n')}\n` : '');
+  return lines.length - kept.length;
+}
+
 export function appendJsonl(file: string, record: unknown, secrets: readonly SecretInput[]): void {
   appendFileSync(file, `${redactText(JSON.stringify(record), secrets)}\n`);
 }

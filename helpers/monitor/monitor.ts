@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { loadConfig, secretsOf, type Target } from '../config.ts';
 import { buildAlert, deliver, toAlertCheck, type Alert } from './alerts.ts';
 import {
-  ALERTS_MAX, appendJsonl, channelKey, historyLine, loadState, logDelivery, OUTBOX_MAX, pathsIn, recordRound, saveState, writeAtomic,
+  ALERTS_MAX, appendJsonl, channelKey, HISTORY_KEEP_DAYS, historyLine, pruneHistory, loadState, logDelivery, OUTBOX_MAX, pathsIn, recordRound, saveState, writeAtomic,
   type MonitorState, type Paths,
 } from './history.ts';
 import { describeWindow, inWindow, windowReport } from './maintenance.ts';
@@ -92,6 +92,8 @@ export class Monitor {
   }
 
   async start(): Promise<void> {
+    const dropped = pruneHistory(this.paths.history, this.now());
+    if (dropped) this.say(`monitor: dropped ${dropped} history line(s) older than ${HISTORY_KEEP_DAYS} days`);
     if (this.opts.servePort !== undefined) {
       this.server = await serveStatusPage(this.paths.page, this.opts.servePort, this.opts.serveHost);
       const a = this.server.address();
