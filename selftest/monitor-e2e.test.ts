@@ -126,7 +126,7 @@ describe('monitor end to end (embedded deployment, real receiver, real Chromium)
       [/^monitor: round 5 /, () => setFault('app-health-failing', false)],
       [/^monitor: round \d+ .*alerts: .*\bdown\b/, () => (seenDown = readPageInChromium(port))],
     ]);
-    const code = await within(run.exit, 240_000, 'the 8 rounds');
+    const code = await within(run.exit, 600_000, 'the 8 rounds');
     assert.equal(code, 0, run.lines.slice(-20).join('\n'));
 
     const alerts = rx.of(HOOK).map((h) => ({ kind: kindOf(h), text: JSON.parse(h.body).text as string }));
@@ -167,7 +167,7 @@ describe('monitor end to end (embedded deployment, real receiver, real Chromium)
     // fail in every round (as after a DNS change at the provider).
     const env = { EXPECTED_IPS: '127.0.0.9', MONITOR_WEBHOOKS: rx.url(path), MONITOR_MAINTENANCE: `${start.toISOString()}/${end.toISOString()}` };
     const first = startMonitor(stack, dir, ['--every', '8s'], env);
-    await within(rx.until(() => rx.of(path).length >= 2, 150_000, 'the maintenance report and the held down alert'), 160_000, 'the window');
+    await within(rx.until(() => rx.of(path).length >= 2, 300_000, 'the maintenance report and the held down alert'), 310_000, 'the window');
     // Once the monitor has recorded both deliveries (its outbox is empty), kill it as a crash would. (Killed
     // between the receiver's 200 and that record, it would re-send on resume: at least once, never lost.)
     await waitFor(() => {
@@ -187,7 +187,7 @@ describe('monitor end to end (embedded deployment, real receiver, real Chromium)
     assert.ok(inWindow.every((h) => h.alerts.length === 0), 'no alert was decided inside the window');
 
     const second = startMonitor(stack, dir, ['--every', '2s', '--rounds', '1'], { ...env, MONITOR_MAINTENANCE: '' });
-    assert.equal(await within(second.exit, 90_000, 'the resumed round'), 0, second.lines.join('\n'));
+    assert.equal(await within(second.exit, 180_000, 'the resumed round'), 0, second.lines.join('\n'));
     const last = before[before.length - 1].round;
     assert.ok(second.lines.some((l) => l.includes(`resuming after round ${last}`)), second.lines.join('\n'));
     const after = historyOf(dir);
