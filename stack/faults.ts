@@ -365,3 +365,47 @@ export function describeFault(id: FaultId): Fault {
   if (!f) throw new FaultError(`Unknown fault id: ${id}`, [id]);
   return f;
 }
+
+/**
+ * Faults that a running stack can switch on and off (StackHandle.setFault, `npm run stack -- fault <id> on|off`),
+ * each taking effect from the next request, and applied to every new app or auth instance (a redeploy keeps the
+ * set). The others shape how a service is built or started (a client registration, a database schema, a
+ * Better Auth option, the target's variables) and need a new stack. Add a fault here only when every place
+ * that reads it reads it per request (or the orchestrator re-applies it; see stack/orchestrator/runtime.ts).
+ */
+export const RUNTIME_FAULTS: readonly FaultId[] = [
+  // edge
+  'no-https-redirect',
+  'app-404-path-prefix',
+  'http-port-closed',
+  // certificates (the edge swaps them; the CA issues new ones)
+  'cert-expired',
+  'cert-wrong-host',
+  'cert-expiring-soon',
+  'cert-default-deployer',
+  // dns
+  'dns-wrong-a',
+  'dns-missing-auth',
+  'dns-missing-deployer',
+  'dns-secondary-stale',
+  // app (read per request)
+  'app-health-failing',
+  'missing-security-headers',
+  'no-admin-check',
+  'delete-keeps-row',
+  'no-session-check',
+  'list-snapshot',
+  'no-csrf-check',
+  'session-cookie-not-persistent',
+  // auth (read per request)
+  'auth-healthz-failing',
+  'auth-not-ready',
+  'login-v1',
+  'issuer-mismatch',
+  'wrong-password-accepted',
+  'auth-missing-security-headers',
+];
+
+export function isRuntimeFault(id: FaultId): boolean {
+  return RUNTIME_FAULTS.includes(id);
+}
