@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MonitorOptionsError, parseDuration, parseOptions } from '../helpers/monitor/options.ts';
-import { applyRound, decide, observe, type CheckState, type Rules } from '../helpers/monitor/state.ts';
+import { applyRound, decide, forgetStale, observe, type CheckState, type Rules } from '../helpers/monitor/state.ts';
 import { parseWindow, windowReport, describeWindow } from '../helpers/monitor/maintenance.ts';
 import { freshState, pruneHistory, recordRound, uptime } from '../helpers/monitor/history.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -135,6 +135,15 @@ describe('state machine', () => {
     for (let i = 1; i <= 2; i++) applyRound(states, three, i, new Date(i * 60_000).toISOString(), RULES);
     const d = decide(states, new Date(120_000), RULES);
     assert.deepEqual(d.map((x) => [x.kind, x.checks.map((c) => c.title)]), [['down', ['a', 'b', 'c']]]);
+  });
+
+  test('a check that left the @smoke set is forgotten after a week, the others kept', () => {
+    const states: Record<string, CheckState> = {};
+    const t0 = Date.parse('2026-12-01T00:00:00Z');
+    applyRound(states, [check('pass'), { ...check('pass'), id: 'old', title: 'old' }], 1, new Date(t0).toISOString(), RULES);
+    applyRound(states, [check('pass')], 2, new Date(t0 + 8 * 86_400_000).toISOString(), RULES);
+    assert.deepEqual(forgetStale(states, new Date(t0 + 8 * 86_400_000)), ['old']);
+    assert.deepEqual(Object.keys(states), [APP]);
   });
 });
 

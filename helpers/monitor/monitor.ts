@@ -12,7 +12,7 @@ import {
 import { describeWindow, inWindow, windowReport } from './maintenance.ts';
 import type { MonitorOptions } from './options.ts';
 import { interruptRounds, runRound, type CheckResult, type RoundRun } from './rounds.ts';
-import { applyRound, decide, type Rules } from './state.ts';
+import { applyRound, decide, forgetStale, type Rules } from './state.ts';
 import { renderPage, serveStatusPage } from './status-page.ts';
 import { roundLine } from './terminal.ts';
 
@@ -131,6 +131,7 @@ export class Monitor {
     const checks = [...run.checks, suiteCheck(run)];
     const s = this.state;
     applyRound(s.checks, checks, round, at.toISOString(), this.rules);
+    for (const id of forgetStale(s.checks, at)) this.say(`monitor: forgot ${id} (not seen for a week: no longer in the @smoke set?)`);
     recordRound(s, { round, at, ms: run.ms, maintenance, checks });
     const alerts = this.decideAlerts(round, at, maintenance, checks);
     s.round = round;

@@ -24,6 +24,8 @@ export interface CheckState {
   alertedAt?: string;
   lastObservation?: Observation;
   lastRound: number;
+  /** When it was last observed (ISO): a check that left the @smoke set is forgotten after a week. */
+  lastAt?: string;
   message?: string;
   problems?: string[];
   hint?: { id: string; line: string };
@@ -58,6 +60,7 @@ export function step(s: CheckState, obs: Observation, round: number, at: string,
   const before = s.status;
   s.lastObservation = obs;
   s.lastRound = round;
+  s.lastAt = at;
   if (obs === 'fail') {
     s.failStreak++;
     s.slowStreak = 0;
@@ -105,6 +108,15 @@ export function applyRound(states: Record<string, CheckState>, checks: readonly 
     if (step(s, obs, round, at, rules)) changed.push(c.id);
   }
   return changed;
+}
+
+const FORGET_MS = 7 * 24 * 3_600_000;
+
+/** Drops the states of checks not observed for a week (renamed or removed from the suite). Returns their ids. */
+export function forgetStale(states: Record<string, CheckState>, now: Date): string[] {
+  const gone = Object.values(states).filter((s) => now.getTime() - Date.parse(s.lastAt ?? s.since) > FORGET_MS).map((s) => s.id);
+  for (const id of gone) delete states[id];
+  return gone;
 }
 
 export interface Decision { kind: AlertKind; checks: CheckState[] }

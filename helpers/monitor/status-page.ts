@@ -23,7 +23,7 @@ function statusCell(s: CheckState): string {
 function checksTable(state: MonitorState, now: Date): string {
   const rows = Object.values(state.checks)
     .sort((a, b) => `${a.project} ${a.area}`.localeCompare(`${b.project} ${b.area}`))
-    .map((s) => `<tr data-check="${esc(s.id)}"><td>${esc(s.project)}/${esc(s.area)}</td><td>${esc(s.title)}</td>${statusCell(s)}<td>${esc(s.since)}</td>`
+    .map((s) => `<tr data-check="${esc(s.id)}"><td>${esc(s.project)}/${esc(s.area)}</td><td>${esc(s.title)}${s.lastRound < state.round ? ` <i>(last run in round ${s.lastRound})</i>` : ''}</td>${statusCell(s)}<td>${esc(s.since)}</td>`
       + `<td class="obs">${esc(s.status === 'up' && !s.failStreak ? '' : s.message ?? '')}</td>`
       + `<td>${pct(uptime(state, s.id, 24, now))}</td><td>${pct(uptime(state, s.id, 24 * 7, now))}</td></tr>`);
   return `<table id="checks"><thead><tr><th>area</th><th>check</th><th>state</th><th>since</th><th>observed</th><th>uptime 24 h</th><th>uptime 7 d</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
