@@ -180,7 +180,8 @@ describe('history aggregates', () => {
     }
     // Rounds 2 and 3 failed (round 1 was maintenance): 7 of 9 counted rounds up.
     assert.equal(uptime(s, APP, 24, new Date(t0 + 6_000_000)), 7 / 9);
-    assert.equal(s.failures.length, 3);
+    // Three consecutive rounds of the same failure: one record, first and last round.
+    assert.deepEqual(s.failures.map((f) => [f.round, f.lastRound, f.count]), [[1, 3, 3]]);
   });
 
   test('the bounded aggregates stay bounded over many rounds', () => {
@@ -188,7 +189,7 @@ describe('history aggregates', () => {
     const t0 = Date.parse('2026-12-01T00:00:00Z');
     for (let i = 0; i < 3000; i++) {
       const at = new Date(t0 + i * 300_000);
-      const c = i % 7 === 0 ? failing() : check('pass', { notes: [{ type: 'days-left', description: 'gadgetbot.stack.test: 89 days left (notAfter …)' }] });
+      const c = i % 7 === 0 ? failing(`gadgetbot.stack.test: GET / answered 50${i % 10}`) : check('pass', { notes: [{ type: 'days-left', description: 'gadgetbot.stack.test: 89 days left (notAfter …)' }] });
       applyRound(s.checks, [c], i + 1, at.toISOString(), RULES);
       recordRound(s, { round: i + 1, at, ms: 100, maintenance: false, checks: [c] });
     }

@@ -28,7 +28,11 @@ export interface RoundSummary {
   /** Answer times the checks measured (their `response-ms` notes), ms by what was measured. */
   series: Record<string, number>;
 }
-export interface FailureRecord { at: string; round: number; id: string; title: string; area: string; project: string; message?: string; hint?: { id: string; line: string } }
+/** A failure as the page lists it: one record per streak of the same observation (first and last round, count). */
+export interface FailureRecord {
+  at: string; round: number; id: string; title: string; area: string; project: string; message?: string; hint?: { id: string; line: string };
+  lastAt?: string; lastRound?: number; count?: number;
+}
 /** Rounds per check in one hour: [up, observed]. */
 export interface Bucket { hour: number; checks: Record<string, [number, number]> }
 export interface PendingAlert { alert: Alert; channels: string[] }
@@ -154,7 +158,13 @@ export function recordRound(s: MonitorState, r: { round: number; at: Date; ms: n
   }
   for (const c of r.checks) {
     if (c.outcome === 'fail') {
-      s.failures.push({ at: r.at.toISOString(), round: r.round, id: c.id, title: c.title, area: c.area, project: c.project, message: c.message, hint: c.hint });
+      // A streak of the same failure is one record (a certificate warning every round must not push out the outage).
+      const same = [...s.failures].reverse().find((f) => f.id === c.id);
+      if (same && same.message === c.message && (same.lastRound ?? same.round) === r.round - 1) {
+        Object.assign(same, { lastAt: r.at.toISOString(), lastRound: r.round, count: (same.count ?? 1) + 1 });
+      } else {
+        s.failures.push({ at: r.at.toISOString(), round: r.round, id: c.id, title: c.title, area: c.area, project: c.project, message: c.message, hint: c.hint });
+      }
     }
     for (const n of c.notes) {
       const m = n.type === 'days-left' ? DAYS_LEFT.exec(n.description) : null;

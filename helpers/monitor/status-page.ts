@@ -60,7 +60,7 @@ function alertsTable(state: MonitorState): string {
 
 function failuresTable(state: MonitorState): string {
   if (!state.failures.length) return '<p id="failures">No failures recorded.</p>';
-  const rows = [...state.failures].reverse().map((f) => `<tr><td>${esc(f.at)}</td><td>${esc(f.project)}/${esc(f.area)}</td><td>${esc(f.title)}</td>`
+  const rows = [...state.failures].reverse().map((f) => `<tr><td>${esc(f.at)}${f.count ? `<br>… ${esc(f.lastAt)} (${f.count} rounds)` : ''}</td><td>${esc(f.project)}/${esc(f.area)}</td><td>${esc(f.title)}</td>`
     + `<td>${esc(f.message)}</td><td>${f.hint ? `<b>${esc(f.hint.id)}</b>: ${esc(f.hint.line)}` : '—'}</td></tr>`);
   return `<table id="failures"><thead><tr><th>at</th><th>area</th><th>check</th><th>observed</th><th>likely cause</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
