@@ -98,6 +98,21 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  const files = writeTargetFiles(stack);
+  console.log(banner(stack, files, ports.https, Date.now() - t0));
+  stopOnSignal(stack, files);
+}
+
+interface TargetFiles {
+  targetFile: string;
+  caFile: string;
+  /** What this run wrote into each, so that stop removes only its own. */
+  written: [string, string][];
+  env: Record<string, string>;
+}
+
+/** .stack/target.env (0600: it holds the generated passwords) and .stack/ca.pem, for people and the suite. */
+function writeTargetFiles(stack: StackHandle): TargetFiles {
   const targetFile = join(STACK_ROOT, 'target.env');
   const caFile = join(STACK_ROOT, 'ca.pem');
   copyFileSync(stack.env.CA_FILE, caFile);
@@ -106,12 +121,15 @@ async function main(): Promise<void> {
   const dotenv = toDotenv(env);
   writeFileSync(targetFile, dotenv, { mode: 0o600 });
   chmodSync(targetFile, 0o600);
-  const rel = (p: string) => relative(process.cwd(), p) || p;
+  return { targetFile, caFile, env, written: [[targetFile, dotenv], [caFile, caText]] };
+}
 
+function banner(stack: StackHandle, { targetFile, caFile, env }: TargetFiles, httpsPort: number, readyMs: number): string {
+  const rel = (p: string) => relative(process.cwd(), p) || p;
   const rules = Object.values(HOSTS).map((h) => `MAP ${h} 127.0.0.1`).join(', ');
-  const lines = [
+  return [
     '',
-    `Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s.`,
+    `Ready in ${(readyMs / 1000).toFixed(1)} s.`,
     '',
     `  App       ${env.APP_URL}`,
     `  Auth      ${env.AUTH_URL}   (Zitadel stand-in, Login V2 under /ui/v2/login)`,
@@ -128,15 +146,16 @@ async function main(): Promise<void> {
     'Run the suite against it:',
     `  set -a && . ${rel(targetFile)} && set +a && npm run smoke`,
     'curl:',
-    `  curl --cacert ${rel(caFile)} --resolve ${HOSTS.app}:${ports.https}:127.0.0.1 ${env.APP_URL}/`,
+    `  curl --cacert ${rel(caFile)} --resolve ${HOSTS.app}:${httpsPort}:127.0.0.1 ${env.APP_URL}/`,
     'Chromium (map the names, then trust the CA in its NSS database):',
     `  certutil -d sql:$HOME/.pki/nssdb -A -t C,, -n gadgetbot-stack -i ${rel(caFile)}`,
     `  chromium --host-resolver-rules="${rules}" ${env.APP_URL}/`,
     '',
     'Ctrl-C stops everything (processes, database, run folder).',
-  ];
-  console.log(lines.join('\n'));
+  ].join('\n');
+}
 
+function stopOnSignal(stack: StackHandle, files: TargetFiles): void {
   let stopping = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stopping) return;
@@ -151,10 +170,7 @@ async function main(): Promise<void> {
       .stop()
       .then(() => {
         // Only remove our own files: another stack may have written newer ones since.
-        for (const [f, mine] of [
-          [targetFile, dotenv],
-          [caFile, caText],
-        ] as const) {
+        for (const [f, mine] of files.written) {
           try {
             if (readFileSync(f, 'utf8') === mine) rmSync(f);
           } catch {

@@ -45,6 +45,11 @@ export const FAULT_IDS = [
   'no-csrf-check',
   'cookie-no-secure-prefix',
   'session-short-lived',
+  'signout-ends-all-sessions',
+  'wrong-password-accepted-viewer',
+  'id-token-nonce-dropped',
+  'id-token-extra-audience',
+  'login-skips-password',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -318,6 +323,36 @@ export const FAULTS: readonly Fault[] = [
     owner: 'app',
     breaks: 'sessions expire 10 minutes after sign-in (expiresIn misconfigured)',
     promise: 'a saved session stays signed in for days (at least SESSION_MIN_HOURS)',
+  },
+  {
+    id: 'signout-ends-all-sessions',
+    owner: 'app',
+    breaks: 'sign-out deletes every session of every user, not only the caller\'s',
+    promise: 'sign-out ends the caller\'s session and no one else\'s',
+  },
+  {
+    id: 'wrong-password-accepted-viewer',
+    owner: 'auth',
+    breaks: 'the password step accepts any password for users without the admin role (the admin is still checked)',
+    promise: 'a wrong password is refused for every user',
+  },
+  {
+    id: 'id-token-nonce-dropped',
+    owner: 'auth',
+    breaks: 'id_tokens leave out the nonce the authorize request sent (still signed by the published key)',
+    promise: 'an id_token is bound to the sign-in that asked for it (nonce), verifiable by any relying party',
+  },
+  {
+    id: 'id-token-extra-audience',
+    owner: 'auth',
+    breaks: 'id_tokens name a second audience besides the client, without azp (still signed by the published key)',
+    promise: 'an id_token is issued for this client only, verifiable by any relying party',
+  },
+  {
+    id: 'login-skips-password',
+    owner: 'auth',
+    breaks: 'Login V2 finishes an app\'s sign-in after the login name alone, without the password screen',
+    promise: 'signing in to the app takes the Login V2 sequence with the user\'s password',
   },
 ];
 

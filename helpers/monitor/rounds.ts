@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { JSONReport, JSONReportSuite, JSONReportTest } from '@playwright/test/reporter';
 import { ROOT } from '../config.ts';
-import { diagnoseFailure, firstErrorLine } from '../verdict-reporter.ts';
+import { diagnoseFailure, firstErrorLine } from '../report/verdict.ts';
 
 const PW_CLI = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
 // eslint-disable-next-line no-control-regex
