@@ -124,7 +124,7 @@ export class Monitor {
   async round(round: number): Promise<Alert[]> {
     const at = this.now();
     const maintenance = inWindow(this.opts.maintenance, at);
-    const browser = this.opts.browserEvery > 0 && (round - 1) % this.opts.browserEvery === 0;
+    const browser = this.opts.browserEvery > 0 && (round - 1) % this.opts.browserEvery === 0 && await this.browserReady();
     const run = await this.run({ env: this.targetEnv, browser, workDir: `${this.paths.dir}/.work`, workers: this.opts.workers });
     // Stopped mid-round (Ctrl-C kills the round's Playwright): what it saw is an interruption, not the target's state.
     if (this.interrupted) return [];
@@ -151,6 +151,23 @@ export class Monitor {
     this.say(roundLine(round, at, run, s, alerts, maintenance, this.secrets, this.opts.downAfter));
     this.flushOutbox();
     return alerts;
+  }
+
+  private browserNote?: string;
+  /** A missing Chromium is a set-up problem of this machine, never a failed sign-in of the target: said once, skipped. */
+  private async browserReady(): Promise<boolean> {
+    try {
+      // Loaded only for browser rounds: Playwright's library is not needed in the monitor's own process otherwise.
+      const { pickChromium } = await import('../browser.ts');
+      pickChromium(this.target);
+      this.browserNote = undefined;
+      return true;
+    } catch (e) {
+      const why = (e as Error).message;
+      if (this.browserNote !== why) this.say(`monitor: browser sign-in skipped this round: ${why} (a set-up problem here, not the target's)`);
+      this.browserNote = why;
+      return false;
+    }
   }
 
   private decideAlerts(round: number, at: Date, maintenance: boolean, checks: readonly CheckResult[]): Alert[] {
