@@ -45,6 +45,15 @@ export const FAULT_IDS = [
   'no-csrf-check',
   'cookie-no-secure-prefix',
   'session-short-lived',
+  'redeploy-noop',
+  'auth-upgrade-no-restart',
+  'rollback-loses-sessions',
+  'rollback-no-switch',
+  'backup-stale',
+  'backup-failing',
+  'backup-disabled',
+  'backup-retention-short',
+  'backup-weekly',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -318,6 +327,60 @@ export const FAULTS: readonly Fault[] = [
     owner: 'app',
     breaks: 'sessions expire 10 minutes after sign-in (expiresIn misconfigured)',
     promise: 'a saved session stays signed in for days (at least SESSION_MIN_HOURS)',
+  },
+  {
+    id: 'redeploy-noop',
+    owner: 'deployer',
+    breaks: 'an app deploy reports "finished" without building or starting anything: the old process keeps serving',
+    promise: 'a redeploy puts a new app instance in service (proof the action happened)',
+  },
+  {
+    id: 'auth-upgrade-no-restart',
+    owner: 'deployer',
+    breaks: 'an auth stack deploy reports "finished" without stopping or starting the stack',
+    promise: 'a Zitadel upgrade restarts the auth service (proof the action happened)',
+  },
+  {
+    id: 'rollback-loses-sessions',
+    owner: 'deployer',
+    breaks: 'a rollback deployment starts the image with a new BETTER_AUTH_SECRET',
+    promise: 'a rollback keeps users signed in',
+  },
+  {
+    id: 'rollback-no-switch',
+    owner: 'deployer',
+    breaks: 'a rollback reports "finished" but the app keeps running the image it had',
+    promise: 'a rollback puts the earlier image in service',
+  },
+  {
+    id: 'backup-stale',
+    owner: 'deployer',
+    breaks: "gadgetbot-db's newest backup is 74 hours old (its scheduler stopped)",
+    promise: 'each database has a successful backup younger than BACKUP_MAX_AGE_HOURS',
+  },
+  {
+    id: 'backup-failing',
+    owner: 'deployer',
+    breaks: "zitadel-db's backups fail (the schedule connects with a stale password; Postgres refuses it)",
+    promise: "each database's newest backup succeeded",
+  },
+  {
+    id: 'backup-disabled',
+    owner: 'deployer',
+    breaks: "zitadel-db's backup schedule is disabled",
+    promise: 'each database has an enabled backup schedule',
+  },
+  {
+    id: 'backup-retention-short',
+    owner: 'deployer',
+    breaks: "gadgetbot-db's schedule keeps 3 backups / 3 days locally",
+    promise: 'backups are kept at least BACKUP_MIN_RETENTION days (the plan: 7)',
+  },
+  {
+    id: 'backup-weekly',
+    owner: 'deployer',
+    breaks: "gadgetbot-db's schedule runs weekly (0 2 * * 0) instead of daily",
+    promise: 'each database is backed up at least daily (the plan: daily at 2 AM)',
   },
 ];
 
