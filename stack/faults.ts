@@ -343,7 +343,7 @@ export const FAULTS: readonly Fault[] = [
   {
     id: 'rollback-loses-sessions',
     owner: 'deployer',
-    breaks: 'a rollback deployment starts the image with a new BETTER_AUTH_SECRET',
+    breaks: 'the earlier image runs with another BETTER_AUTH_SECRET baked in (rolling forward brings the configured one back)',
     promise: 'a rollback keeps users signed in',
   },
   {

@@ -134,6 +134,8 @@ async function startPhases(run: Run, opts: StackInternalOptions): Promise<Omit<S
     authPauseMs: opts.authRestartPauseMs ?? 2000,
     redeployGapMs: opts.redeployGapMs ?? 8000,
     healthTimeoutMs,
+    dbUrl: inputs.dbUrl,
+    databasesReady: Promise.all([pg, appP]),
   });
   const pieces = [all, authP, appP, deployerP];
   await Promise.all(pieces).catch(async (e) => {

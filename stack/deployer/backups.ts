@@ -84,6 +84,8 @@ export interface BackupStoreOptions {
   faults: readonly FaultId[];
   uuid: () => string;
   log: (line: string) => void;
+  /** Dumps start once this settles (the databases are up and migrated). */
+  after?: Promise<unknown>;
 }
 
 export class BackupStore {
@@ -104,6 +106,7 @@ export class BackupStore {
   }
 
   async #dumpAll(): Promise<void> {
+    await this.o.after?.catch(() => undefined);
     await mkdir(this.o.dir, { recursive: true });
     await Promise.all(this.o.databases.map((db, i) => this.#run(db, i)));
   }

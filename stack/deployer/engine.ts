@@ -213,10 +213,14 @@ export class DeployEngine {
     const tag = this.#imageFor(d, step, how);
     const old = sup.current;
     const override: Record<string, string> = { SOURCE_COMMIT: tag };
-    if (app.rotateSecret || (how === 'rollback' && has(this.o.faults, 'rollback-loses-sessions'))) {
+    if (app.rotateSecret) {
       override.BETTER_AUTH_SECRET = randomBytes(32).toString('base64url');
       app.onSecretRotated?.(override.BETTER_AUTH_SECRET);
       step('Environment changed: BETTER_AUTH_SECRET regenerated.');
+    } else if (how === 'rollback' && has(this.o.faults, 'rollback-loses-sessions') && tag !== this.#initialTag) {
+      // The earlier image was built with another BETTER_AUTH_SECRET baked in: its sessions are not today's.
+      // Rolling forward to the stack's own image brings the configured secret (and the sessions) back.
+      override.BETTER_AUTH_SECRET = `baked-into-${tag}`;
     }
     if (app.stopStart) {
       step('Rolling update is not possible for this resource; stopping the running container first.');

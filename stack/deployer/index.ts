@@ -32,6 +32,8 @@ export interface DeployerOptions {
   databases?: DatabaseResource[];
   /** Where the dumps go; default a temporary folder removed by close(). */
   backupDir?: string;
+  /** The start-up dumps wait for this (the databases up and migrated). */
+  backupsAfter?: Promise<unknown>;
   healthTimeoutMs?: number;
   /** How long a new process may answer non-2xx before it counts as unhealthy (Docker's start period); default 20 s:
    *  the auth server answers 503 on /debug/ready until its DB set-up is done, which takes seconds under load. */
@@ -68,7 +70,7 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
   });
   const ownDir = o.databases?.length && !o.backupDir ? mkdtempSync(join(tmpdir(), 'gbv-backups-')) : undefined;
   const backups = o.databases?.length
-    ? new BackupStore({ databases: o.databases, dir: o.backupDir ?? ownDir!, faults, uuid: () => cuid(24), log })
+    ? new BackupStore({ databases: o.databases, dir: o.backupDir ?? ownDir!, faults, uuid: () => cuid(24), log, after: o.backupsAfter })
     : undefined;
   const handle = createApi({
     engine, backups, appHost: o.app.host, log,
