@@ -315,3 +315,45 @@ describe('Coolify client', () => {
     }
   });
 });
+
+describe('backup judgments (helpers/backups.ts)', async () => {
+  const { runsPerDay, retentionDays, judgeExecutions } = await import('../helpers/backups.ts');
+  const schedule = (frequency: string, amount: number, days: number) =>
+    ({ uuid: 'b', enabled: true, frequency, saveS3: false, retentionAmountLocally: amount, retentionDaysLocally: days, executions: [] });
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  const exec = (hoursAgo: number, status = 'success', size: number | undefined = 4096, message?: string) =>
+    ({ uuid: `e${hoursAgo}`, status, createdAt: new Date(now - hoursAgo * 3600_000).toISOString(), filename: '/x.dmp', size, message });
+
+  test('frequency: cron fields and Coolify names; "at least daily" means every day of the week', () => {
+    assert.equal(runsPerDay('0 2 * * *'), 1);
+    assert.equal(runsPerDay('daily'), 1);
+    assert.equal(runsPerDay('hourly'), 24);
+    assert.equal(runsPerDay('0 */6 * * *'), 4);
+    assert.equal(runsPerDay('30 2,14 * * 0-6'), 2);
+    assert.equal(runsPerDay('0 2 * * 1-7'), 1, 'Sunday as 7');
+    assert.equal(runsPerDay('0 2 * * 0'), 0, 'weekly');
+    assert.equal(runsPerDay('0 2 * * 1-5'), 0, 'weekdays only');
+    assert.equal(runsPerDay('0 2 1 * *'), 0, 'monthly');
+    assert.equal(runsPerDay('weekly'), 0);
+    assert.equal(runsPerDay('every now and then'), undefined);
+  });
+
+  test('retention: the tighter of days and count per runs a day; 0 is unlimited', () => {
+    assert.equal(retentionDays(schedule('0 2 * * *', 7, 7)), 7);
+    assert.equal(retentionDays(schedule('0 2 * * *', 3, 30)), 3);
+    assert.equal(retentionDays(schedule('0 */6 * * *', 14, 0)), 3.5, '14 backups at 4 a day');
+    assert.equal(retentionDays(schedule('0 2 * * *', 0, 0)), Infinity);
+  });
+
+  test('executions: newest finished judged; failed with its redacted message; stale; empty; running set aside', () => {
+    const redact = (s: string) => s.replace('s3cr3t', '[redacted]');
+    assert.equal(judgeExecutions([exec(3), exec(27, 'failed')], 26, redact, now).problem, undefined);
+    assert.equal(judgeExecutions([exec(3), exec(27, 'failed')], 26, redact, now).failures.length, 1);
+    assert.match(judgeExecutions([exec(1, 'failed', 0, 'auth failed for s3cr3t'), exec(25)], 26, redact, now).problem!,
+      /newest backup .* failed: "auth failed for \[redacted\]"; 1 of 2 executions failed; the last success was 25\.0 h ago/);
+    assert.match(judgeExecutions([exec(30)], 26, redact, now).problem!, /30\.0 h old .*older than BACKUP_MAX_AGE_HOURS 26 h/);
+    assert.match(judgeExecutions([exec(2, 'success', 0)], 26, redact, now).problem!, /is empty \(size 0\)/);
+    assert.equal(judgeExecutions([exec(0.1, 'running', undefined), exec(5)], 26, redact, now).problem, undefined);
+    assert.match(judgeExecutions([], 26, redact, now).problem!, /no finished backup execution/);
+  });
+});

@@ -268,15 +268,16 @@ export const faultRows: MatrixRow[] = [
     name: 'backup-stale+backup-failing+backup-disabled+backup-retention-short+backup-weekly',
     faults: ['backup-stale', 'backup-failing', 'backup-disabled', 'backup-retention-short', 'backup-weekly'],
     projects: ['infra'],
-    note: "gadgetbot-db: weekly schedule, 3 days kept, newest backup 74 h old; zitadel-db: schedule disabled, runs failing (stale password): each its own check",
+    note: "gadgetbot-db: weekly schedule, 3 days kept, newest backup 74 h old; zitadel-db: schedule disabled, 5 days kept, runs failing (stale password): each its own check",
     mustFail: [
       { title: T.backupSchedule('gadgetbot-db'), message: /"0 2 \* \* 0"/ },
       { title: T.backupRetention('gadgetbot-db'), message: /keeps 3 days/ },
       { title: T.backupNewest('gadgetbot-db'), message: /7\d\.\d h old.*older than BACKUP_MAX_AGE_HOURS/ },
       { title: T.backupSchedule('zitadel-db'), message: /\(disabled, / },
+      { title: T.backupRetention('zitadel-db'), message: /keeps 5 days/ },
       { title: T.backupNewest('zitadel-db'), message: /failed: .*password authentication failed/ },
     ],
-    mustPass: [{ title: T.backupRetention('zitadel-db') }, { title: T.deployerHealth }],
+    mustPass: [{ title: T.deployerHealth }, { title: T.appGet }],
   },
   {
     name: 'redeploy-noop+auth-upgrade-no-restart+rollback-no-switch',

@@ -475,3 +475,59 @@ test('faults redeploy-noop, rollback-no-switch, auth-upgrade-no-restart: "finish
     await teardown(r);
   }
 });
+
+test('backups: real dumps of both databases at start (file and size real); faults stale, failing, disabled, short retention, weekly', async () => {
+  const { chmodSync, statSync, readFileSync } = await import('node:fs');
+  const { startPostgres, migrateApp, INTERNAL_HOST } = await import('../stack/postgres/index.ts');
+  const { freePort } = await import('../stack/process.ts');
+  const { BackupStore } = await import('../stack/deployer/backups.ts');
+  const { SCHEMAS_BY_PATH } = await import('../helpers/coolify-schemas.ts');
+  const pgDir = join(dir, 'pg');
+  chmodSync(dir, 0o711);
+  mkdirSync(pgDir, { mode: 0o711 });
+  chmodSync(pgDir, 0o711); // the postgres user (we may be root) must traverse it
+  const port = await freePort(INTERNAL_HOST, ['127.0.0.1']);
+  const pgH = await startPostgres({ stackRoot: join(ROOT, '.stack'), runDir: pgDir, port, faults: [] });
+  try {
+    await migrateApp(pgH.url('gadgetbot'), []);
+    const databases = [
+      { uuid: 'appdb', name: 'gadgetbot-db', database: 'gadgetbot', url: pgH.url('gadgetbot') },
+      { uuid: 'authdb', name: 'zitadel-db', database: 'zitadel', url: pgH.url('zitadel') },
+    ];
+    let n = 0;
+    const healthy = new BackupStore({ databases, dir: join(dir, 'b1'), faults: [], uuid: () => `u${++n}`, log: () => undefined });
+    await healthy.ready;
+    for (const db of databases) {
+      const s = healthy.schedules.get(db.uuid)!;
+      assert.ok(SCHEMAS_BY_PATH['GET /databases/{uuid}/backups'].safeParse([s]).success);
+      assert.ok(SCHEMAS_BY_PATH['GET /databases/{uuid}/backups/{scheduled_backup_uuid}/executions'].safeParse({ executions: s.executions }).success);
+      const [e] = s.executions;
+      assert.equal(e.status, 'success', e.message ?? '');
+      assert.equal(e.size, statSync(e.filename!).size, 'the recorded size is the file\'s');
+      assert.ok(e.size! > 200);
+      assert.equal(s.enabled, true);
+      assert.equal(s.frequency, '0 2 * * *');
+    }
+    const appDump = readFileSync(healthy.schedules.get('appdb')!.executions[0].filename!, 'utf8');
+    assert.match(appDump, /CREATE TABLE "public"\."gadgetbots"/);
+    assert.match(appDump, /COPY "drizzle"\."__drizzle_migrations"/, 'every table, with its rows');
+    assert.ok(!appDump.includes(decodeURIComponent(new URL(pgH.url('gadgetbot')).password)), 'no password in the dump');
+
+    const broken = new BackupStore({ databases, dir: join(dir, 'b2'), uuid: () => `v${++n}`, log: () => undefined,
+      faults: ['backup-stale', 'backup-failing', 'backup-disabled', 'backup-retention-short', 'backup-weekly'] });
+    await broken.ready;
+    const app = broken.schedules.get('appdb')!;
+    const auth = broken.schedules.get('authdb')!;
+    assert.equal(app.frequency, '0 2 * * 0');
+    assert.equal(app.database_backup_retention_days_locally, 3);
+    assert.ok(Date.now() - Date.parse(app.executions[0].created_at) > 70 * 3600_000, 'stale');
+    assert.equal(app.executions[0].status, 'success');
+    assert.equal(auth.enabled, false);
+    assert.equal(auth.database_backup_retention_days_locally, 5);
+    assert.equal(auth.executions[0].status, 'failed');
+    assert.match(auth.executions[0].message ?? '', /password authentication failed/);
+    assert.ok(!(auth.executions[0].message ?? '').includes(decodeURIComponent(new URL(pgH.url('zitadel')).password)));
+  } finally {
+    await pgH.stop();
+  }
+});

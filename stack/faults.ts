@@ -373,7 +373,7 @@ export const FAULTS: readonly Fault[] = [
   {
     id: 'backup-retention-short',
     owner: 'deployer',
-    breaks: "gadgetbot-db's schedule keeps 3 backups / 3 days locally",
+    breaks: "gadgetbot-db's schedule keeps 3 backups / 3 days locally, zitadel-db's 14 backups but only 5 days",
     promise: 'backups are kept at least BACKUP_MIN_RETENTION days (the plan: 7)',
   },
   {

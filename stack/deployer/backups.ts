@@ -66,8 +66,9 @@ function scheduleFor(db: DatabaseResource, index: number, faults: readonly Fault
     enabled: !(has(faults, 'backup-disabled') && !isApp),
     frequency: has(faults, 'backup-weekly') && isApp ? '0 2 * * 0' : '0 2 * * *',
     save_s3: false,
-    database_backup_retention_amount_locally: has(faults, 'backup-retention-short') && isApp ? 3 : 7,
-    database_backup_retention_days_locally: has(faults, 'backup-retention-short') && isApp ? 3 : 7,
+    // backup-retention-short: gadgetbot-db keeps 3 backups / 3 days; zitadel-db keeps 14 backups but only 5 days.
+    database_backup_retention_amount_locally: has(faults, 'backup-retention-short') ? (isApp ? 3 : 14) : 7,
+    database_backup_retention_days_locally: has(faults, 'backup-retention-short') ? (isApp ? 3 : 5) : 7,
     database_backup_retention_max_storage_locally: 0,
     databases_to_backup: db.database,
     dump_all: false,
