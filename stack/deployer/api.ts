@@ -71,6 +71,34 @@ interface Ctx {
   abilities: Ability[];
 }
 
+function rollbackImages(o: ApiOptions, c: Ctx, r: Resource | undefined): void {
+  if (!r || r.kind !== 'application') return json(c.res, 404, { message: 'Application not found.' });
+  const current = o.engine.runningTag();
+  const images = [...o.engine.images].reverse().map((i) => ({ tag: i.tag, created_at: i.created_at, is_current: i.tag === current }));
+  return json(c.res, 200, { current, images });
+}
+
+function application(o: ApiOptions, c: Ctx, r: Resource | undefined): void {
+  if (!r || r.kind !== 'application') return json(c.res, 404, { message: 'Application not found.' });
+  const tag = o.engine.runningTag();
+  return json(c.res, 200, {
+    uuid: r.uuid, name: r.name, fqdn: `https://${o.appHost}`, status: tag ? 'running:healthy' : 'exited:unhealthy',
+    git_commit_sha: 'HEAD', build_pack: 'dockerfile', ports_exposes: '3000', health_check_enabled: true, health_check_path: '/',
+  });
+}
+
+async function backups(o: ApiOptions, c: Ctx, dbUuid: string, backupUuid?: string): Promise<void> {
+  const store = o.backups;
+  const db = store?.database(dbUuid);
+  if (!store || !db) return json(c.res, 404, { message: 'Database not found.' });
+  // The start-up dumps take a second; answering before they end would show "running" to a check at start.
+  await Promise.race([store.ready, new Promise((r) => setTimeout(r, 60_000))]);
+  const schedule = store.schedules.get(dbUuid)!;
+  if (backupUuid === undefined) return json(c.res, 200, [schedule]);
+  if (backupUuid !== schedule.uuid) return json(c.res, 404, { message: 'Backup configuration not found.' });
+  return json(c.res, 200, { executions: schedule.executions });
+}
+
 export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const tokens = o.tokens.map((t) => ({ buf: Buffer.from(t.token), abilities: t.abilities }));
 
@@ -122,34 +150,6 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
     return json(c.res, 200, { message: `Rollback to ${commit} queued.`, deployment_uuid: d.deployment_uuid });
   }
 
-  function rollbackImages(c: Ctx, r: Resource | undefined): void {
-    if (!r || r.kind !== 'application') return json(c.res, 404, { message: 'Application not found.' });
-    const current = o.engine.runningTag();
-    const images = [...o.engine.images].reverse().map((i) => ({ tag: i.tag, created_at: i.created_at, is_current: i.tag === current }));
-    return json(c.res, 200, { current, images });
-  }
-
-  function application(c: Ctx, r: Resource | undefined): void {
-    if (!r || r.kind !== 'application') return json(c.res, 404, { message: 'Application not found.' });
-    const tag = o.engine.runningTag();
-    return json(c.res, 200, {
-      uuid: r.uuid, name: r.name, fqdn: `https://${o.appHost}`, status: tag ? 'running:healthy' : 'exited:unhealthy',
-      git_commit_sha: 'HEAD', build_pack: 'dockerfile', ports_exposes: '3000', health_check_enabled: true, health_check_path: '/',
-    });
-  }
-
-  async function backups(c: Ctx, dbUuid: string, backupUuid?: string): Promise<void> {
-    const store = o.backups;
-    const db = store?.database(dbUuid);
-    if (!store || !db) return json(c.res, 404, { message: 'Database not found.' });
-    // The start-up dumps take a second; answering before they end would show "running" to a check at start.
-    await Promise.race([store.ready, new Promise((r) => setTimeout(r, 60_000))]);
-    const schedule = store.schedules.get(dbUuid)!;
-    if (backupUuid === undefined) return json(c.res, 200, [schedule]);
-    if (backupUuid !== schedule.uuid) return json(c.res, 404, { message: 'Backup configuration not found.' });
-    return json(c.res, 200, { executions: schedule.executions });
-  }
-
   async function v1(c: Ctx): Promise<void> {
     const { path, method } = c;
     const get = method === 'GET' || method === 'HEAD';
@@ -188,11 +188,11 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
       if (!d) return queueFull(c);
       return json(c.res, 200, { message: 'Restart request queued.', deployment_uuid: d.deployment_uuid });
     }
-    if ((m = /^\/api\/v1\/applications\/([^/]+)\/rollback-images$/.exec(path)) && get) return rollbackImages(c, o.engine.byUuid(m[1]));
+    if ((m = /^\/api\/v1\/applications\/([^/]+)\/rollback-images$/.exec(path)) && get) return rollbackImages(o, c, o.engine.byUuid(m[1]));
     if ((m = /^\/api\/v1\/applications\/([^/]+)\/rollback$/.exec(path)) && post) return rollback(c, o.engine.byUuid(m[1]));
-    if ((m = /^\/api\/v1\/applications\/([^/]+)$/.exec(path)) && get) return application(c, o.engine.byUuid(m[1]));
-    if ((m = /^\/api\/v1\/databases\/([^/]+)\/backups$/.exec(path)) && get) return backups(c, m[1]);
-    if ((m = /^\/api\/v1\/databases\/([^/]+)\/backups\/([^/]+)\/executions$/.exec(path)) && get) return backups(c, m[1], m[2]);
+    if ((m = /^\/api\/v1\/applications\/([^/]+)$/.exec(path)) && get) return application(o, c, o.engine.byUuid(m[1]));
+    if ((m = /^\/api\/v1\/databases\/([^/]+)\/backups$/.exec(path)) && get) return backups(o, c, m[1]);
+    if ((m = /^\/api\/v1\/databases\/([^/]+)\/backups\/([^/]+)\/executions$/.exec(path)) && get) return backups(o, c, m[1], m[2]);
     return json(c.res, 404, { message: 'Not found.', docs: 'https://coolify.io/docs' });
   }
 
