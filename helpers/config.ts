@@ -225,7 +225,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
     },
     databaseUrl: v.DATABASE_URL,
     coolify: v.COOLIFY_TOKEN
-      ? { token: v.COOLIFY_TOKEN, appUuid: v.COOLIFY_APP_UUID, authUuid: v.COOLIFY_AUTH_UUID, appDbUuid: v.COOLIFY_APP_DB_UUID, authDbUuid: v.COOLIFY_AUTH_DB_UUID }
+      ? {
+        token: v.COOLIFY_TOKEN, appUuid: v.COOLIFY_APP_UUID, authUuid: v.COOLIFY_AUTH_UUID,
+        ...(v.COOLIFY_APP_DB_UUID ? { appDbUuid: v.COOLIFY_APP_DB_UUID } : {}),
+        ...(v.COOLIFY_AUTH_DB_UUID ? { authDbUuid: v.COOLIFY_AUTH_DB_UUID } : {}),
+      }
       : undefined,
     backups: {
       minRetentionDays: v.BACKUP_MIN_RETENTION ?? DEFAULTS.BACKUP_MIN_RETENTION,

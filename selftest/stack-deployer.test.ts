@@ -1,7 +1,7 @@
 // The Coolify-compatible deployer against real processes (tiny stand-in services) behind the real edge.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -508,6 +508,12 @@ test('backups: real dumps of both databases at start (file and size real); fault
       assert.equal(s.enabled, true);
       assert.equal(s.frequency, '0 2 * * *');
     }
+    const file = referenceFile();
+    if (file) {
+      const ref = JSON.parse(readFileSync(file, 'utf8')) as { paths: Record<string, { get: { responses: { '200': { content: { 'application/json': { schema: JsonSchema } } } } } }>; components: { schemas: Record<string, JsonSchema> } };
+      const schema = ref.paths['/databases/{uuid}/backups/{scheduled_backup_uuid}/executions'].get.responses['200'].content['application/json'].schema;
+      for (const db of databases) assert.deepEqual(violations({ executions: healthy.schedules.get(db.uuid)!.executions }, schema, ref), [], 'executions as the reference describes them');
+    }
     const appDump = readFileSync(healthy.schedules.get('appdb')!.executions[0].filename!, 'utf8');
     assert.match(appDump, /CREATE TABLE "public"\."gadgetbots"/);
     assert.match(appDump, /COPY "drizzle"\."__drizzle_migrations"/, 'every table, with its rows');
@@ -530,4 +536,65 @@ test('backups: real dumps of both databases at start (file and size real); fault
   } finally {
     await pgH.stop();
   }
+});
+
+// --- the reference's own OpenAPI schemas (../shared/reference/coolify-openapi.paths.json) -----------------------
+
+type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema; nullable?: boolean; required?: string[]; $ref?: string };
+
+/** The subset of JSON Schema the reference uses: $ref, type (or a list), nullable, properties, required, items. */
+function violations(v: unknown, s: JsonSchema, root: { components: { schemas: Record<string, JsonSchema> } }, at = '$'): string[] {
+  if (s.$ref) return violations(v, root.components.schemas[s.$ref.split('/').pop()!], root, at);
+  if (v === null) return s.nullable || (Array.isArray(s.type) && s.type.includes('null')) ? [] : [`${at}: null`];
+  const types = s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
+  const kind = Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v;
+  if (types.length && !types.some((t) => t === kind || (t === 'number' && kind === 'integer'))) return [`${at}: ${kind}, expected ${types.join('|')}`];
+  const out: string[] = [];
+  if (kind === 'object' && s.properties) {
+    const o = v as Record<string, unknown>;
+    for (const r of s.required ?? []) if (!(r in o)) out.push(`${at}.${r}: missing`);
+    for (const [k, sub] of Object.entries(s.properties)) if (k in o) out.push(...violations(o[k], sub, root, `${at}.${k}`));
+  }
+  if (kind === 'array' && s.items) (v as unknown[]).forEach((x, i) => out.push(...violations(x, s.items!, root, `${at}[${i}]`)));
+  return out;
+}
+
+function referenceFile(): string | undefined {
+  return [process.env.GBV_REFERENCE_DIR, join(ROOT, '..', 'shared', 'reference'), join(ROOT, '..', '..', 'shared', 'reference')]
+    .filter((d): d is string => !!d).map((d) => join(d, 'coolify-openapi.paths.json')).find((f) => existsSync(f));
+}
+
+test('the stand-in\'s answers validate against the reference\'s OpenAPI schemas of every path the suite uses', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const file = referenceFile();
+  if (!file) return t.skip('the reference (../shared/reference/coolify-openapi.paths.json) is not beside this checkout');
+  const ref = JSON.parse(readFileSync(file, 'utf8')) as { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: JsonSchema }> }> }>>; components: { schemas: Record<string, JsonSchema> } };
+  const schemaOf = (path: string, method: string) => {
+    const c = ref.paths[path][method].responses['200'].content!;
+    return (c['application/json'] ?? c['text/html']).schema;
+  };
+  const r = shared;
+  const dep = await api(r, `/api/v1/deploy?uuid=${APP_UUID}`, { method: 'POST' });
+  const depUuid = queuedUuidOf(dep);
+  await waitDeployment(r, depUuid);
+  const images = await api(r, `/api/v1/applications/${APP_UUID}/rollback-images`);
+  const restart = await api(r, `/api/v1/applications/${APP_UUID}/restart`, { method: 'POST' });
+  await waitDeployment(r, queuedUuidOf(restart));
+  const rollback = await api(r, `/api/v1/applications/${APP_UUID}/rollback`, { method: 'POST', body: { commit: (JSON.parse(images.body) as { images: { tag: string }[] }).images[1].tag } });
+  await waitDeployment(r, queuedUuidOf(rollback));
+  const cases: [string, string, unknown][] = [
+    ['/deploy', 'post', JSON.parse(dep.body)],
+    ['/deployments', 'get', JSON.parse((await api(r, '/api/v1/deployments')).body)],
+    ['/deployments/{uuid}', 'get', JSON.parse((await api(r, `/api/v1/deployments/${depUuid}`)).body)],
+    ['/applications/{uuid}/restart', 'post', JSON.parse(restart.body)],
+    ['/applications/{uuid}/rollback-images', 'get', JSON.parse(images.body)],
+    ['/applications/{uuid}/rollback', 'post', JSON.parse(rollback.body)],
+    ['/version', 'get', (await api(r, '/api/v1/version')).body],
+  ];
+  for (const [path, method, body] of cases) assert.deepEqual(violations(body, schemaOf(path, method), ref), [], `${method.toUpperCase()} ${path}`);
+  // The app's history: Coolify's code answers {count, deployments: [ApplicationDeploymentQueue]}; the OpenAPI text
+  // (an array of Application) is wrong there, as the interface reference says: its items are checked as deployments.
+  const history = JSON.parse((await api(r, `/api/v1/deployments/applications/${APP_UUID}`)).body) as { deployments: unknown[] };
+  assert.deepEqual(violations(history.deployments, { type: 'array', items: { $ref: '#/components/schemas/ApplicationDeploymentQueue' } }, ref), []);
+  // Backups: the reference leaves the schedules' schema out ("Content is very complex"); the executions have one.
 });

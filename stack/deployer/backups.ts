@@ -5,7 +5,7 @@
 // file and its size are evidence, not numbers. Coolify runs `pg_dump` inside the database's container; Debian 12
 // ships pg_dump 15, which refuses a PostgreSQL 17 server, hence the fallback.
 import { execFile } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -130,7 +130,7 @@ export class BackupStore {
     try {
       const how = await dumpDatabase(url, file);
       const size = (await stat(file)).size;
-      Object.assign(e, { status: 'success', size, message: null });
+      Object.assign(e, { status: 'success', size, message: how });
       this.o.log(`deployer: backup of ${db.name}: ${size} bytes (${how})`);
       if (has(this.o.faults, 'backup-stale') && index === 0) {
         // The scheduler stopped three days ago: the newest backup is that old (file and record alike).
@@ -139,7 +139,8 @@ export class BackupStore {
         e.created_at = laravelTime(old);
       }
     } catch (err) {
-      Object.assign(e, { status: 'failed', size: 0, filename: existsSync(file) ? file : null, message: redactUrl(String((err as Error).message), db.url).slice(0, 500) });
+      // Coolify records the location before the dump runs; a failed run keeps it (and no size).
+      Object.assign(e, { status: 'failed', size: 0, message: redactUrl(String((err as Error).message), db.url).slice(0, 500) });
       this.o.log(`deployer: backup of ${db.name} failed: ${e.message}`);
     }
     e.finished_at = e.updated_at = laravelTime();

@@ -37,7 +37,8 @@ interface LogEntry {
 
 export interface Deployment {
   id: number;
-  application_id: number;
+  /** A string column in Coolify's application_deployment_queues (the OpenAPI description says so too). */
+  application_id: string;
   deployment_uuid: string;
   pull_request_id: number;
   force_rebuild: boolean;
@@ -54,7 +55,7 @@ export interface Deployment {
   server_id: number;
   server_name: string;
   deployment_url: string;
-  destination_id: number;
+  destination_id: string;
   created_at: string;
   updated_at: string;
   finished_at: string | null;
@@ -125,6 +126,8 @@ export class DeployEngine {
   #nextId = 1;
   readonly #idleWaiters = new Set<() => void>();
   readonly #initialTag: string;
+  /** Fault rollback-loses-sessions: the image that ran before the rollback (it has the configured secret). */
+  #forwardTag: string | undefined;
   readonly #health: { timeoutMs: number; require2xx: true; unhealthyGraceMs: number };
 
   constructor(private readonly o: EngineOptions) {
@@ -217,10 +220,12 @@ export class DeployEngine {
       override.BETTER_AUTH_SECRET = randomBytes(32).toString('base64url');
       app.onSecretRotated?.(override.BETTER_AUTH_SECRET);
       step('Environment changed: BETTER_AUTH_SECRET regenerated.');
-    } else if (how === 'rollback' && has(this.o.faults, 'rollback-loses-sessions') && tag !== this.#initialTag) {
-      // The earlier image was built with another BETTER_AUTH_SECRET baked in: its sessions are not today's.
-      // Rolling forward to the stack's own image brings the configured secret (and the sessions) back.
-      override.BETTER_AUTH_SECRET = `baked-into-${tag}`;
+    } else if (how === 'rollback' && has(this.o.faults, 'rollback-loses-sessions')) {
+      // An earlier image was built with another BETTER_AUTH_SECRET baked in: its sessions are not today's.
+      // Rolling forward to the image that ran before the rollback brings the configured secret (and the sessions) back.
+      this.#forwardTag ??= this.runningTag() ?? undefined;
+      if (tag !== this.#forwardTag) override.BETTER_AUTH_SECRET = `baked-into-${tag}`;
+      else this.#forwardTag = undefined;
     }
     if (app.stopStart) {
       step('Rolling update is not possible for this resource; stopping the running container first.');
@@ -346,12 +351,12 @@ export class DeployEngine {
     const now = laravelTime();
     const uuid = cuid(24);
     const d: Deployment = {
-      id: this.#nextId++, application_id: r.id, deployment_uuid: uuid, pull_request_id: 0, force_rebuild: opts.force,
+      id: this.#nextId++, application_id: String(r.id), deployment_uuid: uuid, pull_request_id: 0, force_rebuild: opts.force,
       commit: opts.commit ?? 'HEAD', status: 'queued', is_webhook: false, is_api: true,
       restart_only: opts.how === 'restart', rollback: opts.how === 'rollback', logs: '[]', current_process_id: null,
       application_name: r.name, server_id: 0, server_name: 'localhost',
       deployment_url: `/project/stack/environment/production/${r.kind}/${r.uuid}/deployment/${uuid}`,
-      destination_id: 0, created_at: now, updated_at: now, finished_at: null,
+      destination_id: '0', created_at: now, updated_at: now, finished_at: null,
     };
     r.queue.push(d);
     r.history.push(d);
@@ -362,7 +367,7 @@ export class DeployEngine {
   }
 
   cancel(d: Deployment): boolean {
-    const r = this.resources.find((x) => x.id === d.application_id)!;
+    const r = this.resources.find((x) => String(x.id) === d.application_id)!;
     if (d.status !== 'queued') return false;
     r.queue = r.queue.filter((x) => x !== d);
     this.setStatus(d, 'cancelled-by-user');
