@@ -50,7 +50,7 @@ export interface Deployment {
   rollback: boolean;
   /** JSON text of LogEntry[], as Coolify stores it. */
   logs: string;
-  current_process_id: null;
+  current_process_id: string;
   application_name: string;
   server_id: number;
   server_name: string;
@@ -353,7 +353,7 @@ export class DeployEngine {
     const d: Deployment = {
       id: this.#nextId++, application_id: String(r.id), deployment_uuid: uuid, pull_request_id: 0, force_rebuild: opts.force,
       commit: opts.commit ?? 'HEAD', status: 'queued', is_webhook: false, is_api: true,
-      restart_only: opts.how === 'restart', rollback: opts.how === 'rollback', logs: '[]', current_process_id: null,
+      restart_only: opts.how === 'restart', rollback: opts.how === 'rollback', logs: '[]', current_process_id: String(process.pid),
       application_name: r.name, server_id: 0, server_name: 'localhost',
       deployment_url: `/project/stack/environment/production/${r.kind}/${r.uuid}/deployment/${uuid}`,
       destination_id: '0', created_at: now, updated_at: now, finished_at: null,

@@ -16,6 +16,7 @@ const DATABASES = [
 ] as const;
 
 const cache = new Map<string, Promise<BackupSchedule[]>>();
+let version: Promise<string> | undefined;
 /** One read per database per worker: three checks judge the same answer. */
 function schedulesOf(t: Target, uuid: string): Promise<BackupSchedule[]> {
   let p = cache.get(uuid);
@@ -35,6 +36,8 @@ for (const db of DATABASES) {
       test.skip(!uuid, `${db.variable} is not configured: the backups of ${db.name} are not checked (needs COOLIFY_TOKEN with "read" and the database's uuid)`);
       await label({ epic: EPIC.infra, feature: 'Backups', story: db.name, severity: 'critical', parameters: { database: db.name } });
       schedules = await schedulesOf(target, uuid!);
+      version ??= coolifyFor(target).version().catch((e: Error) => `unknown (${e.message.split('\n')[0]})`);
+      test.info().annotations.push({ type: 'coolify', description: `Coolify ${await version} at ${target.deployerUrl}` });
     });
 
     test(`${db.name}: an enabled backup schedule runs at least daily`, { tag: '@smoke' }, async () => {
