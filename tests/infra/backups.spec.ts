@@ -40,13 +40,13 @@ for (const db of DATABASES) {
       test.info().annotations.push({ type: 'coolify', description: `Coolify ${await version} at ${target.deployerUrl}` });
     });
 
-    test(`${db.name}: an enabled backup schedule runs at least daily`, { tag: '@smoke' }, async () => {
+    test(`${db.name}: an enabled backup schedule runs at least daily`, async () => {
       const daily = schedules.filter((s) => s.enabled && (runsPerDay(s.frequency) ?? 0) >= 1);
       expect(daily.length, `${db.name} has an enabled backup schedule running at least daily; Coolify lists ` +
         (schedules.length ? schedules.map(describe).join('; ') : 'no backup schedule at all (Coolify → the database → Backups)')).toBeGreaterThan(0);
     });
 
-    test(`${db.name}: backups are kept at least BACKUP_MIN_RETENTION days`, { tag: '@smoke' }, async ({ target }) => {
+    test(`${db.name}: backups are kept at least BACKUP_MIN_RETENTION days`, async ({ target }) => {
       const min = target.backups.minRetentionDays;
       // Every schedule's own retention (a disabled one is judged by the schedule check, not here).
       const kept = schedules.map((s) => ({ s, days: retentionDays(s) }));
@@ -55,7 +55,7 @@ for (const db of DATABASES) {
         (kept.length ? kept.map((k) => `${describe(k.s)} keeps ${Number.isFinite(k.days) ? `${+k.days.toFixed(1)} days` : 'unlimited'}`).join('; ') : 'there is no schedule')).toBeGreaterThanOrEqual(min);
     });
 
-    test(`${db.name}: the newest backup succeeded, is recent and not empty`, { tag: '@smoke' }, async ({ target }, info) => {
+    test(`${db.name}: the newest backup succeeded, is recent and not empty`, async ({ target }, info) => {
       const secrets = secretsOf(target);
       const redact = (s: string) => redactText(s, secrets);
       const uuid = db.uuid(target)!;
