@@ -35,7 +35,7 @@ test.describe('app redeploy', { tag: ['@disruptive', '@redeploy'] }, () => {
     await withDisruptionLock(target, 'app redeploy', async () => {
       const before = await test.step('before: the saved admin session is valid', async () => {
         const id = await sessionIdentity(target, cookie);
-        expect(id.sessionId, `the saved admin session is not valid before the redeploy (get-session HTTP ${id.status}): run the "setup" project again`).toBeTruthy();
+        expect(id.sessionId, `the saved admin session is valid before the redeploy (get-session answered HTTP ${id.status}; else run the "setup" project again)`).toBeTruthy();
         const health = await coolify.health();
         testInfo.annotations.push({ type: 'deployer', description: `${target.deployerUrl} health ${health.status} ${health.body}` });
         version = await coolify.version();
