@@ -4,7 +4,11 @@
 // Watch mode (default when no COOLIFY_AUTH_UUID is configured): the check records the "before" state, then this
 // script tells the operator to upgrade Zitadel in Coolify and waits; Enter says "done" (otherwise the watch ends
 // by itself once auth has been back for --settle seconds, or when the window runs out). Trigger mode: the check
-// deploys the auth resource through the Coolify API itself. Either way the report holds the timeline and samples.
+// deploys the auth resource through the Coolify API itself. Either way the check first proves the auth service
+// restarted (Zitadel's process start time in /debug/metrics changed, or an auth outage was seen): a watch in
+// which nothing was upgraded fails "the auth service did not restart" rather than passing on nothing. The
+// measurements (auth downtime against the window, the app session's fate, issuer, JWKS) are printed at the end
+// and carried on the VERDICT line; the report holds the timeline and samples.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -15,7 +15,9 @@ export interface Target {
   caFile?: string; certWarnDays: number; expectedCertIssuer: string;
   users: { admin: User; viewer?: User };
   databaseUrl?: string;
-  coolify?: { token: string; appUuid?: string; authUuid?: string };
+  coolify?: { token: string; appUuid?: string; authUuid?: string; appDbUuid?: string; authDbUuid?: string };
+  /** Backups check: BACKUP_MIN_RETENTION (days kept locally, default 7), BACKUP_MAX_AGE_HOURS (newest success, default 26). */
+  backups: { minRetentionDays: number; maxAgeHours: number };
   exposure: { serverAddress?: string; expectedOpenPorts: number[]; forbiddenPorts: number[] };
   budgets: { responseMs: number; redeployDowntimeMs: number; authMaintenanceWindowMs: number };
   chromiumPath?: string; testDataPrefix: string;
@@ -52,6 +54,8 @@ export const DEFAULTS = {
   SESSION_MIN_HOURS: 24,
   // 180 days: shorter, and browsers forget the policy between the visits of occasional users.
   HSTS_MIN_MAX_AGE: 15_552_000,
+  BACKUP_MIN_RETENTION: 7,
+  BACKUP_MAX_AGE_HOURS: 26,
 } as const;
 
 // Empty strings count as "not set": .env files often carry `VAR=` placeholders.
@@ -144,6 +148,10 @@ const schema = z.object({
   COOLIFY_TOKEN: opt(z.string()),
   COOLIFY_APP_UUID: opt(z.string().regex(/^[A-Za-z0-9_-]+$/, 'is not a resource uuid')),
   COOLIFY_AUTH_UUID: opt(z.string().regex(/^[A-Za-z0-9_-]+$/, 'is not a resource uuid')),
+  COOLIFY_APP_DB_UUID: opt(z.string().regex(/^[A-Za-z0-9_-]+$/, 'is not a resource uuid')),
+  COOLIFY_AUTH_DB_UUID: opt(z.string().regex(/^[A-Za-z0-9_-]+$/, 'is not a resource uuid')),
+  BACKUP_MIN_RETENTION: opt(intIn(1, 3650)),
+  BACKUP_MAX_AGE_HOURS: opt(intIn(1, 8760)),
   SERVER_ADDRESS: opt(z.string().regex(/^[A-Za-z0-9.:_-]+$/, 'is not a host name or IP address')),
   EXPECTED_OPEN_PORTS: opt(list(port, 'ports')),
   FORBIDDEN_PORTS: opt(list(port, 'ports')),
@@ -196,6 +204,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
     problems.push(set('VIEWER_USER') ? 'VIEWER_PASSWORD is required when VIEWER_USER is set' : 'VIEWER_USER is required when VIEWER_PASSWORD is set');
   if (!set('COOLIFY_TOKEN') && (set('COOLIFY_APP_UUID') || set('COOLIFY_AUTH_UUID')))
     problems.push('COOLIFY_TOKEN is required when COOLIFY_APP_UUID or COOLIFY_AUTH_UUID is set');
+  if (!set('COOLIFY_TOKEN') && (set('COOLIFY_APP_DB_UUID') || set('COOLIFY_AUTH_DB_UUID')))
+    problems.push('COOLIFY_TOKEN is required when COOLIFY_APP_DB_UUID or COOLIFY_AUTH_DB_UUID is set (the backups check reads them through the Coolify API)');
   if (set('COOLIFY_TOKEN') && !set('DEPLOYER_URL'))
     problems.push('DEPLOYER_URL is required when COOLIFY_TOKEN is set (the deployer API lives there)');
   if (problems.length || !v) throw new ConfigError(problems.length ? problems : ['configuration could not be parsed']);
@@ -219,7 +229,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
       ...(v.VIEWER_USER && v.VIEWER_PASSWORD ? { viewer: { username: v.VIEWER_USER, password: v.VIEWER_PASSWORD } } : {}),
     },
     databaseUrl: v.DATABASE_URL,
-    coolify: v.COOLIFY_TOKEN ? { token: v.COOLIFY_TOKEN, appUuid: v.COOLIFY_APP_UUID, authUuid: v.COOLIFY_AUTH_UUID } : undefined,
+    coolify: v.COOLIFY_TOKEN
+      ? {
+        token: v.COOLIFY_TOKEN, appUuid: v.COOLIFY_APP_UUID, authUuid: v.COOLIFY_AUTH_UUID,
+        ...(v.COOLIFY_APP_DB_UUID ? { appDbUuid: v.COOLIFY_APP_DB_UUID } : {}),
+        ...(v.COOLIFY_AUTH_DB_UUID ? { authDbUuid: v.COOLIFY_AUTH_DB_UUID } : {}),
+      }
+      : undefined,
+    backups: {
+      minRetentionDays: v.BACKUP_MIN_RETENTION ?? DEFAULTS.BACKUP_MIN_RETENTION,
+      maxAgeHours: v.BACKUP_MAX_AGE_HOURS ?? DEFAULTS.BACKUP_MAX_AGE_HOURS,
+    },
     exposure: {
       serverAddress: v.SERVER_ADDRESS,
       expectedOpenPorts: (v.EXPECTED_OPEN_PORTS ?? []).map(Number),
@@ -319,6 +339,10 @@ export function describeTarget(t: Target): Record<string, string> {
     COOLIFY_TOKEN: t.coolify ? '***' : '(not set)',
     COOLIFY_APP_UUID: t.coolify?.appUuid ?? '(not set)',
     COOLIFY_AUTH_UUID: t.coolify?.authUuid ?? '(not set)',
+    COOLIFY_APP_DB_UUID: t.coolify?.appDbUuid ?? '(not set)',
+    COOLIFY_AUTH_DB_UUID: t.coolify?.authDbUuid ?? '(not set)',
+    BACKUP_MIN_RETENTION: String(t.backups.minRetentionDays),
+    BACKUP_MAX_AGE_HOURS: String(t.backups.maxAgeHours),
     SERVER_ADDRESS: t.exposure.serverAddress ?? '(not set)',
     EXPECTED_OPEN_PORTS: t.exposure.expectedOpenPorts.join(',') || '(not set)',
     FORBIDDEN_PORTS: t.exposure.forbiddenPorts.join(','),

@@ -9,6 +9,7 @@ import { Agent } from 'undici';
 import { CoolifyClient, CoolifyError, parseRetryAfter } from '../helpers/coolify.ts';
 
 const TOKEN = '7|gbvTestTokenSecretValue0123456789';
+const READ_TOKEN = '8|gbvReadOnlyTokenValue0123456789';
 
 interface Dep { statuses: string[]; polls: number }
 
@@ -22,6 +23,7 @@ function fakeCoolify() {
   let flaky = 0; // next N polls answer 503
   let seq = 0;
   let hang = false;
+  let shapeChanged = false;
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     requests.push({ path: url.pathname + url.search, auth: req.headers.authorization });
@@ -34,12 +36,34 @@ function fakeCoolify() {
       res.writeHead(200, { 'content-type': 'text/plain' });
       return res.end('OK');
     }
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+    // Today's Coolify: state-changing endpoints are POST only (before authentication).
+    if (req.method === 'GET' && /^\/api\/v1\/(deploy|applications\/[^/]+\/restart)$/.test(url.pathname)) {
+      return json(405, { message: 'This endpoint has changed to a POST request.' }, { allow: 'POST' });
+    }
+    if (req.headers.authorization === `Bearer ${READ_TOKEN}` && req.method === 'POST') return json(403, { message: 'Invalid ability provided.' });
+    if (req.headers.authorization !== `Bearer ${TOKEN}` && req.headers.authorization !== `Bearer ${READ_TOKEN}`) {
       // Echo the presented credential, as a careless server might: the client must not pass it on.
       return json(401, { message: `Unauthenticated. (${req.headers.authorization ?? ''})` });
     }
-    if (url.pathname === '/api/v1/version') { res.writeHead(200, { 'content-type': 'text/plain' }); return res.end('4.0.0-beta.420.6'); }
-    if (url.pathname === '/api/v1/deploy') {
+    if (url.pathname === '/api/v1/version') { res.writeHead(200, { 'content-type': 'text/html' }); return res.end('4.3.10'); }
+    if (url.pathname === '/api/v1/applications/app-uuid-1/rollback-images') {
+      // An older Coolify without the endpoint's route for GET would answer 405 too.
+      if (req.method !== 'GET') return json(405, { message: 'The POST method is not supported for route api/v1/applications/app-uuid-1/rollback-images. Supported methods: GET, HEAD.' }, { allow: 'GET, HEAD' });
+      return json(200, { current: 'c2', images: [{ tag: 'c2', created_at: '2026-12-01T10:00:00.000000Z', is_current: true }, { tag: shapeChanged ? 7 : 'c1', created_at: '2026-11-30T10:00:00.000000Z', is_current: false }] });
+    }
+    if (url.pathname === '/api/v1/applications/app-uuid-1/rollback' && req.method === 'POST') {
+      const dep = `dep-${++seq}`;
+      deployments.set(dep, { statuses: ['in_progress', 'finished'], polls: 0 });
+      return json(200, { message: 'Rollback queued.', deployment_uuid: dep });
+    }
+    if (url.pathname === '/api/v1/databases/db-1/backups') {
+      return json(200, [{ uuid: 'b-1', enabled: true, frequency: '0 2 * * *', save_s3: false, database_backup_retention_amount_locally: 7,
+        database_backup_retention_days_locally: 7, executions: [{ uuid: 'e-1', status: 'success', created_at: '2026-12-01T02:00:01.000000Z', filename: '/backups/x.dmp', size: '2048', message: null }] }]);
+    }
+    if (url.pathname === '/api/v1/databases/db-1/backups/b-1/executions') {
+      return json(200, { executions: [{ uuid: 'e-1', status: 'failed', created_at: '2026-12-01T02:00:01.000000Z', filename: null, size: null, message: 'pg_dump: error: connection failed' }] });
+    }
+    if (url.pathname === '/api/v1/deploy' && req.method === 'POST') {
       if (rateLimitLeft > 0) { rateLimitLeft--; return json(429, { message: 'Too many requests.' }, { 'retry-after': retryAfter }); }
       const uuid = url.searchParams.get('uuid');
       if (uuid !== 'app-uuid-1' && uuid !== 'auth-uuid-1') return json(404, { message: 'No resources found.' });
@@ -48,7 +72,7 @@ function fakeCoolify() {
       return json(200, { deployments: [{ message: `Application ${uuid} deployment queued.`, resource_uuid: uuid, deployment_uuid: dep }] });
     }
     const restart = url.pathname.match(/^\/api\/v1\/applications\/([^/]+)\/restart$/);
-    if (restart) {
+    if (restart && req.method === 'POST') {
       if (restart[1] !== 'app-uuid-1') return json(404, { message: 'Application not found.' });
       const dep = `dep-${++seq}`;
       deployments.set(dep, { statuses: ['in_progress', 'finished'], polls: 0 });
@@ -74,6 +98,7 @@ function fakeCoolify() {
     willWalk(statuses: string[]) { nextStatuses = statuses; },
     flake(n: number) { flaky = n; },
     hangHealth(on: boolean) { hang = on; },
+    changeShape(on: boolean) { shapeChanged = on; },
   };
 }
 
@@ -99,14 +124,14 @@ describe('Coolify client', () => {
     const [d, ...more] = await c.deploy('app-uuid-1', { force: false });
     assert.equal(more.length, 0);
     assert.equal(d.resourceUuid, 'app-uuid-1');
-    assert.match(d.deploymentUuid, /^dep-\d+$/);
+    assert.match(d.deploymentUuid!, /^dep-\d+$/);
     assert.equal(api.requests.at(-1)!.path, '/api/v1/deploy?uuid=app-uuid-1&force=false');
     assert.equal(api.requests.at(-1)!.auth, `Bearer ${TOKEN}`);
     const seen: string[] = [];
-    const final = await c.waitForDeployment(d.deploymentUuid, { pollMs: 20, timeoutMs: 5000, onStatus: (s) => seen.push(s) });
+    const final = await c.waitForDeployment(d.deploymentUuid!, { pollMs: 20, timeoutMs: 5000, onStatus: (s) => seen.push(s) });
     assert.equal(final, 'finished');
     assert.deepEqual(seen, ['queued', 'in_progress', 'finished']);
-    assert.equal((await c.deployment(d.deploymentUuid)).raw.application_name, 'gadgetbot-app');
+    assert.equal((await c.deployment(d.deploymentUuid!)).raw.application_name, 'gadgetbot-app');
     await c.deploy('app-uuid-1', { force: true });
     assert.equal(api.requests.at(-1)!.path, '/api/v1/deploy?uuid=app-uuid-1&force=true');
     const history = await c.deploymentsOf('app-uuid-1');
@@ -118,10 +143,10 @@ describe('Coolify client', () => {
     api.willWalk(['queued', 'failed']);
     const [d1] = await c.deploy('app-uuid-1');
     api.flake(2);
-    assert.equal(await c.waitForDeployment(d1.deploymentUuid, { pollMs: 20, timeoutMs: 5000 }), 'failed');
+    assert.equal(await c.waitForDeployment(d1.deploymentUuid!, { pollMs: 20, timeoutMs: 5000 }), 'failed');
     api.willWalk(['in_progress', 'cancelled-by-user']);
     const [d2] = await c.deploy('auth-uuid-1');
-    assert.equal(await c.waitForDeployment(d2.deploymentUuid, { pollMs: 20, timeoutMs: 5000 }), 'cancelled-by-user');
+    assert.equal(await c.waitForDeployment(d2.deploymentUuid!, { pollMs: 20, timeoutMs: 5000 }), 'cancelled-by-user');
     api.willWalk(['queued', 'in_progress', 'finished']);
   });
 
@@ -130,7 +155,7 @@ describe('Coolify client', () => {
     api.willWalk(['queued', 'in_progress']);
     const [d] = await c.deploy('app-uuid-1');
     const t0 = Date.now();
-    await assert.rejects(c.waitForDeployment(d.deploymentUuid, { pollMs: 50, timeoutMs: 400 }), (e: unknown) => {
+    await assert.rejects(c.waitForDeployment(d.deploymentUuid!, { pollMs: 50, timeoutMs: 400 }), (e: unknown) => {
       assert.ok(e instanceof CoolifyError);
       assert.equal(e.kind, 'timeout');
       assert.match(e.message, /did not reach a final status within 0 s \(last status: in_progress\)/);
@@ -199,7 +224,8 @@ describe('Coolify client', () => {
   test('health and version', async () => {
     const c = client();
     assert.deepEqual(await c.health(), { ok: true, status: 200, body: 'OK' });
-    assert.equal(await c.version(), '4.0.0-beta.420.6');
+    assert.equal(await c.version(), '4.3.10');
+    assert.equal(c.seenVersion, '4.3.10');
     const anon = new CoolifyClient({ baseUrl: base, dispatcher: agent });
     assert.equal((await anon.health()).ok, true, 'health needs no token');
     await assert.rejects(anon.version(), (e: unknown) => e instanceof CoolifyError && e.kind === 'unauthorized' && /no deployer token/.test(e.message));
@@ -216,7 +242,7 @@ describe('Coolify client', () => {
       errors.push(e.message, e.stack ?? '', inspect(e));
       return true;
     });
-    assert.match(errors[0], /HTTP 401 "Unauthenticated\. \(Bearer \[redacted\]\)"/);
+    assert.match(errors[0], /HTTP 401 "Unauthenticated\. \(Bearer \[redacted\]\)": Coolify does not accept COOLIFY_TOKEN .*Nothing was deployed/);
 
     // Network failure and time-out paths too.
     const dead = new CoolifyClient({ baseUrl: 'http://127.0.0.1:9', token: TOKEN, dispatcher: agent, timeoutMs: 1000 });
@@ -239,5 +265,95 @@ describe('Coolify client', () => {
         assert.ok(!text.includes(secret), `secret leaked into: ${text.slice(0, 200)}`);
       }
     }
+  });
+
+  test('POST for every state-changing call; 403 names the missing ability, 405 says "another API version", never a failed deployment', async () => {
+    const c = client();
+    const [d] = await c.deploy('app-uuid-1');
+    assert.ok(d.deploymentUuid);
+    const r = await c.restart('app-uuid-1');
+    assert.ok(r.deploymentUuid);
+    const reader = new CoolifyClient({ baseUrl: base, token: READ_TOKEN, dispatcher: agent });
+    await assert.rejects(reader.deploy('app-uuid-1'), (e: unknown) => {
+      assert.ok(e instanceof CoolifyError);
+      assert.equal(e.kind, 'forbidden');
+      assert.ok(e.isAccessProblem);
+      assert.match(e.message, /HTTP 403 "Invalid ability provided\.": COOLIFY_TOKEN lacks the "deploy" ability .*Nothing was deployed/);
+      return true;
+    });
+    assert.equal((await reader.rollbackImages('app-uuid-1')).current, 'c2', 'reading needs only "read"');
+    // A Coolify whose route takes another method than the suite sends (older or newer API).
+    const raw = await fetch(`${base}/api/v1/deploy?uuid=app-uuid-1`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(raw.status, 405, 'the fake speaks today\'s Coolify');
+    assert.equal(raw.headers.get('allow'), 'POST');
+  });
+
+  test('rollback images, rollback, backups and executions parse; a changed shape fails with one line naming the field', async () => {
+    const c = client();
+    const images = await c.rollbackImages('app-uuid-1');
+    assert.deepEqual(images.images.map((i) => [i.tag, i.isCurrent]), [['c2', true], ['c1', false]]);
+    const rb = await c.rollback('app-uuid-1', 'c1');
+    assert.equal(api.requests.at(-1)!.path, '/api/v1/applications/app-uuid-1/rollback');
+    assert.equal(await c.waitForDeployment(rb.deploymentUuid, { pollMs: 20, timeoutMs: 5000 }), 'finished');
+    const [b] = await c.backups('db-1');
+    assert.equal(b.retentionDaysLocally, 7);
+    assert.equal(b.executions[0].size, 2048, 'a numeric string is a byte count');
+    const [e] = await c.backupExecutions('db-1', 'b-1');
+    assert.equal(e.status, 'failed');
+    assert.equal(e.message, 'pg_dump: error: connection failed');
+    api.changeShape(true);
+    try {
+      await assert.rejects(c.rollbackImages('app-uuid-1'), (err: unknown) => {
+        assert.ok(err instanceof CoolifyError);
+        assert.equal(err.kind, 'bad-response');
+        assert.match(err.message, /^GET \/api\/v1\/applications\/app-uuid-1\/rollback-images: the answer does not have the shape this suite relies on: images\.1\.tag: /);
+        assert.equal(err.message.split('\n').length, 1);
+        return true;
+      });
+    } finally {
+      api.changeShape(false);
+    }
+  });
+});
+
+describe('backup judgments (helpers/backups.ts)', async () => {
+  const { runsPerDay, retentionDays, judgeExecutions } = await import('../helpers/backups.ts');
+  const schedule = (frequency: string, amount: number, days: number) =>
+    ({ uuid: 'b', enabled: true, frequency, saveS3: false, retentionAmountLocally: amount, retentionDaysLocally: days, executions: [] });
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  const exec = (hoursAgo: number, status = 'success', size: number | undefined = 4096, message?: string) =>
+    ({ uuid: `e${hoursAgo}`, status, createdAt: new Date(now - hoursAgo * 3600_000).toISOString(), filename: '/x.dmp', size, message });
+
+  test('frequency: cron fields and Coolify names; "at least daily" means every day of the week', () => {
+    assert.equal(runsPerDay('0 2 * * *'), 1);
+    assert.equal(runsPerDay('daily'), 1);
+    assert.equal(runsPerDay('hourly'), 24);
+    assert.equal(runsPerDay('0 */6 * * *'), 4);
+    assert.equal(runsPerDay('30 2,14 * * 0-6'), 2);
+    assert.equal(runsPerDay('0 2 * * 1-7'), 1, 'Sunday as 7');
+    assert.equal(runsPerDay('0 2 * * 0'), 0, 'weekly');
+    assert.equal(runsPerDay('0 2 * * 1-5'), 0, 'weekdays only');
+    assert.equal(runsPerDay('0 2 1 * *'), 0, 'monthly');
+    assert.equal(runsPerDay('weekly'), 0);
+    assert.equal(runsPerDay('every now and then'), undefined);
+  });
+
+  test('retention: the tighter of days and count per runs a day; 0 is unlimited', () => {
+    assert.equal(retentionDays(schedule('0 2 * * *', 7, 7)), 7);
+    assert.equal(retentionDays(schedule('0 2 * * *', 3, 30)), 3);
+    assert.equal(retentionDays(schedule('0 */6 * * *', 14, 0)), 3.5, '14 backups at 4 a day');
+    assert.equal(retentionDays(schedule('0 2 * * *', 0, 0)), Infinity);
+  });
+
+  test('executions: newest finished judged; failed with its redacted message; stale; empty; running set aside', () => {
+    const redact = (s: string) => s.replace('s3cr3t', '[redacted]');
+    assert.equal(judgeExecutions([exec(3), exec(27, 'failed')], 26, redact, now).problem, undefined);
+    assert.equal(judgeExecutions([exec(3), exec(27, 'failed')], 26, redact, now).failures.length, 1);
+    assert.match(judgeExecutions([exec(1, 'failed', 0, 'auth failed for s3cr3t'), exec(25)], 26, redact, now).problem!,
+      /newest backup .* failed: "auth failed for \[redacted\]"; 1 of 2 executions failed; the last success was 25\.0 h ago/);
+    assert.match(judgeExecutions([exec(30)], 26, redact, now).problem!, /30\.0 h old .*older than BACKUP_MAX_AGE_HOURS 26 h/);
+    assert.match(judgeExecutions([exec(2, 'success', 0)], 26, redact, now).problem!, /is empty \(size 0\)/);
+    assert.equal(judgeExecutions([exec(0.1, 'running', undefined), exec(5)], 26, redact, now).problem, undefined);
+    assert.match(judgeExecutions([], 26, redact, now).problem!, /no finished backup execution/);
   });
 });

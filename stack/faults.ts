@@ -64,6 +64,15 @@ export const FAULT_IDS = [
   'db-default-dropped',
   'db-index-missing',
   'deployer-health-misrouted',
+  'redeploy-noop',
+  'auth-upgrade-no-restart',
+  'rollback-loses-sessions',
+  'rollback-no-switch',
+  'backup-stale',
+  'backup-failing',
+  'backup-disabled',
+  'backup-retention-short',
+  'backup-weekly',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -451,6 +460,60 @@ export const FAULTS: readonly Fault[] = [
     owner: 'edge',
     breaks: "a higher-priority router answers the deployer host's /api/health with the dashboard's HTML page (200)",
     promise: "Coolify's health endpoint answers 200 \"OK\" (status and body)",
+  },
+  {
+    id: 'redeploy-noop',
+    owner: 'deployer',
+    breaks: 'an app deploy reports "finished" without building or starting anything: the old process keeps serving',
+    promise: 'a redeploy puts a new app instance in service (proof the action happened)',
+  },
+  {
+    id: 'auth-upgrade-no-restart',
+    owner: 'deployer',
+    breaks: 'an auth stack deploy reports "finished" without stopping or starting the stack',
+    promise: 'a Zitadel upgrade restarts the auth service (proof the action happened)',
+  },
+  {
+    id: 'rollback-loses-sessions',
+    owner: 'deployer',
+    breaks: 'the earlier image runs with another BETTER_AUTH_SECRET baked in (rolling forward brings the configured one back)',
+    promise: 'a rollback keeps users signed in',
+  },
+  {
+    id: 'rollback-no-switch',
+    owner: 'deployer',
+    breaks: 'a rollback reports "finished" but the app keeps running the image it had',
+    promise: 'a rollback puts the earlier image in service',
+  },
+  {
+    id: 'backup-stale',
+    owner: 'deployer',
+    breaks: "gadgetbot-db's newest backup is 74 hours old (its scheduler stopped)",
+    promise: 'each database has a successful backup younger than BACKUP_MAX_AGE_HOURS',
+  },
+  {
+    id: 'backup-failing',
+    owner: 'deployer',
+    breaks: "zitadel-db's backups fail (the schedule connects with a stale password; Postgres refuses it)",
+    promise: "each database's newest backup succeeded",
+  },
+  {
+    id: 'backup-disabled',
+    owner: 'deployer',
+    breaks: "zitadel-db's backup schedule is disabled",
+    promise: 'each database has an enabled backup schedule',
+  },
+  {
+    id: 'backup-retention-short',
+    owner: 'deployer',
+    breaks: "gadgetbot-db's schedule keeps 3 backups / 3 days locally, zitadel-db's 14 backups but only 5 days",
+    promise: 'backups are kept at least BACKUP_MIN_RETENTION days (the plan: 7)',
+  },
+  {
+    id: 'backup-weekly',
+    owner: 'deployer',
+    breaks: "gadgetbot-db's schedule runs weekly (0 2 * * 0) instead of daily",
+    promise: 'each database is backed up at least daily (the plan: daily at 2 AM)',
   },
 ];
 

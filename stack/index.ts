@@ -149,6 +149,8 @@ async function startPhases(run: Run, opts: StackInternalOptions): Promise<Starte
     authPauseMs: opts.authRestartPauseMs ?? 2000,
     redeployGapMs: opts.redeployGapMs ?? 8000,
     healthTimeoutMs,
+    dbUrl: inputs.dbUrl,
+    databasesReady: Promise.all([pg, appP]),
   });
   const pieces = [all, authP, appP, deployerP];
   await Promise.all(pieces).catch(async (e) => {

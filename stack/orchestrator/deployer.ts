@@ -1,4 +1,5 @@
 // The deployer's wiring: the Coolify-compatible API over the two supervisors, routed at the edge.
+import { join } from 'node:path';
 import { startDeployer } from '../deployer/index.ts';
 import type { Supervisor } from '../deployer/supervisor.ts';
 import { has } from '../faults.ts';
@@ -15,6 +16,10 @@ export interface DeployerInputs {
   authPauseMs: number;
   redeployGapMs: number;
   healthTimeoutMs: number;
+  /** Owner URLs of the two databases, for the deployer's scheduled backups. */
+  dbUrl(database: 'gadgetbot' | 'zitadel'): string;
+  /** Settles when the databases are up and migrated (the first backups run then). */
+  databasesReady: Promise<unknown>;
 }
 
 export async function wireDeployer(run: Run, d: DeployerInputs): Promise<void> {
@@ -37,6 +42,13 @@ export async function wireDeployer(run: Run, d: DeployerInputs): Promise<void> {
     auth: { uuid: secrets.authUuid, name: 'zitadel-stack', host: HOSTS.auth, supervisor: d.auth, pauseMs: d.authPauseMs },
     healthTimeoutMs: d.healthTimeoutMs,
     healthFailing: has(faults, 'deployer-health-failing'),
+    faults,
+    databases: [
+      { uuid: secrets.appDbUuid, name: 'gadgetbot-db', database: 'gadgetbot', url: d.dbUrl('gadgetbot') },
+      { uuid: secrets.authDbUuid, name: 'zitadel-db', database: 'zitadel', url: d.dbUrl('zitadel') },
+    ],
+    backupDir: join(folder.dir, 'backups'),
+    backupsAfter: d.databasesReady,
     log: folder.log,
   });
   run.parts.deployer = deployer;

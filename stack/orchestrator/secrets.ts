@@ -36,6 +36,9 @@ export interface RunSecrets {
   coolifyToken: string;
   appUuid: string;
   authUuid: string;
+  /** The two database resources (their scheduled backups). */
+  appDbUuid: string;
+  authDbUuid: string;
 }
 
 export function runSecrets(): RunSecrets {
@@ -47,6 +50,8 @@ export function runSecrets(): RunSecrets {
     coolifyToken: coolifyToken(),
     appUuid: cuid(24),
     authUuid: cuid(24),
+    appDbUuid: cuid(24),
+    authDbUuid: cuid(24),
   };
 }
 

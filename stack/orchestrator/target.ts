@@ -38,6 +38,8 @@ export function targetEnv({ faults, urls, secrets, front, pg, app, auth }: Targe
     COOLIFY_TOKEN: secrets.coolifyToken,
     COOLIFY_APP_UUID: secrets.appUuid,
     COOLIFY_AUTH_UUID: secrets.authUuid,
+    COOLIFY_APP_DB_UUID: secrets.appDbUuid,
+    COOLIFY_AUTH_DB_UUID: secrets.authDbUuid,
     SERVER_ADDRESS: PUBLIC_HOST,
     EXPECTED_OPEN_PORTS: `${edge.httpsPort},${edge.httpPort}`,
     FORBIDDEN_PORTS: `${pg.port},${app.current!.port},${auth.current!.port}`,

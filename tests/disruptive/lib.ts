@@ -6,7 +6,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestInfo } from '@playwright/test';
+import * as allure from 'allure-js-commons';
 import type { Target } from '../../helpers/config.ts';
+import { CoolifyError, type CoolifyClient, type Deployment, type RollbackImages } from '../../helpers/coolify.ts';
+import { figure, headline } from '../../helpers/figures.ts';
 import { getSession, type SessionIdentity } from '../../helpers/better-auth.ts';
 import { describeSummary, summarize, type ProbeResult } from '../../helpers/probe.ts';
 import { timelinePng, timelineSvg } from '../../helpers/timeline.ts';
@@ -192,3 +195,52 @@ export function redeployProblems(f: RedeployFacts): string[] {
   }
   return p;
 }
+
+// ---------------------------------------------------------------- proof that the action happened
+
+/**
+ * Did a deployment put a new app instance in service? The real app shows nothing about which build or container
+ * serves it, so the evidence is Coolify's own: the deployment's log line "New container started." (Coolify writes
+ * it for every new container, rolling or not) and the running image it reports (rollback-images inspects the
+ * running container). A record that says "finished" without either is a deployment that changed nothing.
+ */
+export function newInstanceEvidence(rec: Deployment, before?: RollbackImages, after?: RollbackImages): { proven: boolean; evidence: string; problem?: string } {
+  const started = rec.log.some((l) => /New container started\./.test(l.output));
+  const imageChanged = !!after?.current && after.current !== before?.current;
+  const parts = [
+    started ? 'its log says "New container started."' : 'its log shows no new container ("New container started." is missing)',
+    after ? `running image ${before?.current ?? '?'} → ${after.current ?? 'unknown'}` : 'running image not readable (rollback-images)',
+  ];
+  const evidence = `deployment ${rec.deploymentUuid} "${rec.status}": ${parts.join('; ')}`;
+  const commit = rec.commit && rec.commit !== 'HEAD' ? rec.commit : undefined;
+  if (commit && after?.current && after.current !== commit) {
+    return { proven: false, evidence, problem: `Coolify reports deployment ${rec.deploymentUuid} of image ${commit} "${rec.status}", but the running container is image ${after.current}` };
+  }
+  return { proven: rec.status === 'finished' && (started || imageChanged), evidence };
+}
+
+/** The images, or undefined when this Coolify cannot tell (older versions lack the endpoint; a refusal is rethrown). */
+export async function imagesOrUndefined(coolify: CoolifyClient, appUuid: string): Promise<RollbackImages | undefined> {
+  try {
+    return await coolify.rollbackImages(appUuid);
+  } catch (e) {
+    if (e instanceof CoolifyError && (e.kind === 'unauthorized' || e.kind === 'forbidden')) throw e;
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------- figures for the terminal and the report
+
+/**
+ * The measurements of a disruptive check: each a figure (the terminal prints them after the run), the headline
+ * on the VERDICT line, and the same table in the Allure overview (its description). Called whatever the outcome.
+ */
+export async function reportFigures(figures: [string, string][], headlineText: string): Promise<void> {
+  for (const [k, v] of figures) figure(k, v);
+  headline(headlineText);
+  const table = ['| measure | value |', '|---|---|', ...figures.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
+  await allure.description(`**${headlineText}**\n\n${table}\n`);
+}
+
+/** "0.0 s of 10.0 s" for a lane's downtime against its budget. */
+export const against = (ms: number, budgetMs: number) => `${seconds(ms)} of ${seconds(budgetMs)}${ms > budgetMs ? ' (over budget)' : ''}`;

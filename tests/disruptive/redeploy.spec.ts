@@ -7,12 +7,13 @@ import { existsSync } from 'node:fs';
 import { test, expect, apiAs, storageStatePath } from '../../fixtures/test.ts';
 import { AdminLayout } from '../../fixtures/pages/index.ts';
 import { secretsOf } from '../../helpers/config.ts';
-import { coolifyFor } from '../../helpers/coolify.ts';
+import { coolifyFor, type Deployment, type RollbackImages } from '../../helpers/coolify.ts';
+import { EPIC, label } from '../../helpers/labels.ts';
 import { dispatcherFor } from '../../helpers/http.ts';
 import { startProbe, summarizeEndpoint, describeSummary, type ProbeResult } from '../../helpers/probe.ts';
 import {
-  APP_LANE, GET_SESSION_PATH, SESSION_LANE, attachProbe, identityOf, redeployDowntime, redeployProblems, seconds,
-  sameSession, sessionCookieOf, sessionIdentity, waitFor, withDisruptionLock, type SessionIdentity,
+  APP_LANE, GET_SESSION_PATH, SESSION_LANE, against, attachProbe, identityOf, imagesOrUndefined, newInstanceEvidence, redeployDowntime,
+  redeployProblems, reportFigures, seconds, sameSession, sessionCookieOf, sessionIdentity, waitFor, withDisruptionLock, type SessionIdentity,
 } from './lib.ts';
 
 const DEPLOY_TIMEOUT_MS = Number(process.env.REDEPLOY_TIMEOUT_MS ?? 10 * 60_000); // a real build takes 5–7 min
@@ -23,17 +24,22 @@ test.describe('app redeploy', { tag: ['@disruptive', '@redeploy'] }, () => {
     test.skip(!target.coolify?.appUuid, 'COOLIFY_TOKEN and COOLIFY_APP_UUID are not configured: triggering a redeploy needs the deployer API');
     test.skip(!existsSync(storageStatePath('admin')), `no saved admin sign-in (${storageStatePath('admin')}): run the "setup" project first`);
     test.setTimeout(DEPLOY_TIMEOUT_MS + 3 * 60_000);
+    await label({ epic: EPIC.disruptive, feature: 'Redeploy', story: 'app redeploy without logout', severity: 'critical' });
     const coolify = coolifyFor(target);
     const appUuid = target.coolify!.appUuid!;
     const budgetMs = target.budgets.redeployDowntimeMs;
     const cookie = sessionCookieOf(target, 'admin');
 
+    let version = '?';
+    let imagesBefore: RollbackImages | undefined;
     await withDisruptionLock(target, 'app redeploy', async () => {
       const before = await test.step('before: the saved admin session is valid', async () => {
         const id = await sessionIdentity(target, cookie);
-        expect(id.sessionId, `the saved admin session is not valid before the redeploy (get-session HTTP ${id.status}): run the "setup" project again`).toBeTruthy();
+        expect(id.sessionId, `the saved admin session is valid before the redeploy (get-session answered HTTP ${id.status}; else run the "setup" project again)`).toBeTruthy();
         const health = await coolify.health();
         testInfo.annotations.push({ type: 'deployer', description: `${target.deployerUrl} health ${health.status} ${health.body}` });
+        version = await coolify.version();
+        imagesBefore = await imagesOrUndefined(coolify, appUuid);
         return id;
       });
 
@@ -51,6 +57,8 @@ test.describe('app redeploy', { tag: ['@disruptive', '@redeploy'] }, () => {
       });
       let result: ProbeResult | undefined;
       let deployStatus = 'not triggered';
+      let record: Deployment | undefined;
+      let deploymentId = 'none';
       let triggeredT = 0;
       let finishedT = 0;
       try {
@@ -65,11 +73,14 @@ test.describe('app redeploy', { tag: ['@disruptive', '@redeploy'] }, () => {
           triggeredT = probe.mark('deploy triggered');
           const [dep] = await coolify.deploy(appUuid, { force: false });
           testInfo.annotations.push({ type: 'deployment', description: `${dep.deploymentUuid}: ${dep.message}` });
+          expect(dep.deploymentUuid, `Coolify queues a deployment of the application with an id to follow ("${dep.message}")`).toBeTruthy();
+          deploymentId = dep.deploymentUuid!;
           let progressMarked = false;
-          deployStatus = await coolify.waitForDeployment(dep.deploymentUuid, {
+          record = await coolify.waitForDeploymentRecord(deploymentId, {
             timeoutMs: DEPLOY_TIMEOUT_MS, pollMs: 1000,
             onStatus: (s) => { if (s === 'in_progress' && !progressMarked) { progressMarked = true; probe.mark('in progress'); } },
           });
+          deployStatus = record.status;
           finishedT = probe.mark(`deploy ${deployStatus}`);
         });
 
@@ -89,7 +100,14 @@ test.describe('app redeploy', { tag: ['@disruptive', '@redeploy'] }, () => {
       }
 
       const after: SessionIdentity = await test.step('after: the same session is still valid', () => sessionIdentity(target, cookie));
-      const problems = redeployProblems({ budgetMs, deployStatus, triggeredT, finishedT, result, before, after });
+      // Proof first: "no downtime, same session" is also what a redeploy that redeployed nothing looks like.
+      const imagesAfter = await imagesOrUndefined(coolify, appUuid);
+      const proof = newInstanceEvidence(record!, imagesBefore, imagesAfter);
+      testInfo.annotations.push({ type: 'new instance', description: proof.evidence });
+      const problems = deployStatus === 'finished' && !proof.proven
+        ? [`redeploy: nothing was redeployed: ${proof.problem ?? proof.evidence}. Downtime and sessions are not judged (nothing happened to them); ` +
+          'look at the deployment in Coolify (a deployment that skips its build and start is no redeploy).']
+        : redeployProblems({ budgetMs, deployStatus, triggeredT, finishedT, result, before, after });
 
       await test.step('after: /admin opens without a redirect', async () => {
         const context = await browser.newContext({ storageState: storageStatePath('admin'), baseURL: target.appUrl });
@@ -117,6 +135,18 @@ test.describe('app redeploy', { tag: ['@disruptive', '@redeploy'] }, () => {
       });
 
       const d = redeployDowntime({ result, triggeredT });
+      const kept = sameSession(before, after);
+      await reportFigures([
+        ['downtime app GET /', against(d.appOutages.reduce((a, o) => a + o.durationMs, 0), budgetMs)],
+        ['downtime app session', against(d.sessionOutages.reduce((a, o) => a + o.durationMs, 0), budgetMs)],
+        ['sessions', kept ? 'kept' : 'lost'],
+        ['deployment', `${deploymentId} ${deployStatus}`],
+        ['new instance', proof.proven ? 'proven' : 'not shown'],
+        ['image before → after', `${imagesBefore?.current ?? '?'} → ${imagesAfter?.current ?? '?'}`],
+        ['Coolify version', version],
+      ], proof.proven || deployStatus !== 'finished'
+        ? `redeploy: ${seconds(d.downtimeMs)} downtime of ${seconds(budgetMs)}, sessions ${kept ? 'kept' : 'lost'}`
+        : 'redeploy: nothing was redeployed');
       testInfo.annotations.push(
         { type: 'downtime', description: `${seconds(d.downtimeMs)} (budget ${seconds(budgetMs)}); ${describeSummary(summarizeEndpoint(result.samples, APP_LANE))}` },
         { type: 'session', description: sameSession(before, after) ? 'kept: the same session is valid after the redeploy' : 'lost after the redeploy' },
