@@ -75,8 +75,11 @@ function runQuiet(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs
   });
 }
 
-function lastLines(text: string, n = 3): string {
-  return text.trim().split('\n').filter((l) => l.trim()).slice(-n).join(' | ');
+/** The lines of a tool's output that say what went wrong (not its stack traces), at most `n`. */
+export function gist(text: string, n = 2): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^at\s|^[{}]|^\w+: ['\d-]/.test(l));
+  const said = [...new Set(lines.filter((l) => /^E:|error|fail/i.test(l)))];
+  return (said.length ? said.slice(0, n) : lines.slice(-n)).join(' | ');
 }
 
 /** `playwright install <browser>` through the project's own Playwright, when a download host answers. */
@@ -95,7 +98,7 @@ async function playwrightDownload(o: SetupOptions, log: (l: string) => void): Pr
   const env = { ...process.env, PLAYWRIGHT_DOWNLOAD_CONNECTION_TIMEOUT: process.env.PLAYWRIGHT_DOWNLOAD_CONNECTION_TIMEOUT ?? '15000' };
   const r = await runQuiet(process.execPath, [cli, 'install', browser], env, o.downloadTimeoutMs ?? 300_000);
   if (r.code === 0) return true;
-  log(`${PREFIX} playwright install ${browser} failed${r.timedOut ? ' (stopped: took too long)' : ''}: ${lastLines(r.out)}`);
+  log(`${PREFIX} playwright install ${browser} failed${r.timedOut ? ' (stopped: took too long)' : ''}: ${gist(r.out)}`);
   return false;
 }
 
@@ -128,12 +131,12 @@ async function aptInstall(pkgs: string[], aptGet: string, log: (l: string) => vo
   log(`${PREFIX} apt-get update`);
   const up = await runQuiet(aptGet, ['update'], env, 300_000);
   if (up.code !== 0) {
-    throw new BrowserSetupError(`${PREFIX} apt-get update failed (${lastLines(up.out)})`, aptCommand(pkgs, false));
+    throw new BrowserSetupError(`${PREFIX} apt-get update failed (${gist(up.out)})`, aptCommand(pkgs, false));
   }
   log(`${PREFIX} apt-get install -y --no-install-recommends ${pkgs.join(' ')}`);
   const inst = await runQuiet(aptGet, ['install', '-y', '--no-install-recommends', ...pkgs], env, 600_000);
   if (inst.code !== 0) {
-    throw new BrowserSetupError(`${PREFIX} apt-get install failed (${lastLines(inst.out)})`, aptCommand(pkgs, false));
+    throw new BrowserSetupError(`${PREFIX} apt-get install failed (${gist(inst.out)})`, aptCommand(pkgs, false));
   }
 }
 

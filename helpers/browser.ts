@@ -45,7 +45,7 @@ function recordSetupProblem(e: BrowserSetupError): void {
   try {
     const file = setupProblemFile();
     mkdirSync(dirname(file), { recursive: true });
-    appendFileSync(file, `${e.message} — run: ${e.command}\n`);
+    appendFileSync(file, `${e.message}\n`); // the message names the command already
   } catch { /* the error itself still fails the test */ }
 }
 
