@@ -1,4 +1,4 @@
-// `npx tsx bin/setup.ts [--headed] [--no-certutil]`: the browser set-up alone (bin/verify.ts and `npm test` run it
+// `npm run setup [-- --headed] [--no-certutil]`: the browser set-up alone (bin/verify.ts and `npm test` run it
 // first). Finds or installs a Chromium and certutil; exit 0 when ready, 2 with the command to run when it cannot.
 import { ensureBrowserOrExit } from '../helpers/browser-setup.ts';
 

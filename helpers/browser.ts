@@ -21,7 +21,7 @@ export const CHROMIUM_ARGS = [
 
 export const NSS_NICKNAME = 'gbv-stack-ca';
 
-export const NO_CHROMIUM = 'no Chromium: `npx tsx bin/setup.ts` installs one (as root), or set CHROMIUM_PATH';
+export const NO_CHROMIUM = 'no Chromium: `npm run setup` installs one (as root), or set CHROMIUM_PATH';
 
 export interface ChromiumChoice { path: string; source: 'CHROMIUM_PATH' | 'playwright' | 'headless-shell' | 'system' }
 
@@ -95,7 +95,7 @@ export function pickChromium(t: Pick<Target, 'chromiumPath'> = {}, opts: Chromiu
   if (headless && existsSync(shell)) return { path: shell, source: 'headless-shell' };
   const system = opts.systemPath ?? join(systemRoot(), '/usr/bin/chromium');
   if (existsSync(system)) return { path: system, source: 'system' };
-  throw new BrowserSetupError(NO_CHROMIUM, 'npx tsx bin/setup.ts');
+  throw new BrowserSetupError(NO_CHROMIUM, 'npm run setup');
 }
 
 /** Host names the browser visits on this target (app, auth, deployer). */
@@ -136,7 +136,7 @@ export function onPath(name: string, path = process.env.PATH ?? ''): string | nu
   return null;
 }
 
-export const NO_CERTUTIL = 'certutil not found (needed to make Chromium trust CA_FILE): `npx tsx bin/setup.ts` installs it (as root)';
+export const NO_CERTUTIL = 'certutil not found (needed to make Chromium trust CA_FILE): `npm run setup` installs it (as root)';
 
 /** NSS's certutil (Debian package libnss3-tools), or null. */
 export function findCertutil(): string | null {
@@ -146,7 +146,7 @@ export function findCertutil(): string | null {
 
 function certutilPath(): string {
   const p = findCertutil();
-  if (!p) throw new BrowserSetupError(NO_CERTUTIL, 'npx tsx bin/setup.ts');
+  if (!p) throw new BrowserSetupError(NO_CERTUTIL, 'npm run setup');
   return p;
 }
 

@@ -263,8 +263,8 @@ describe('a browser gone missing after the set-up (a worker launching one)', () 
     const r = await run(['--input-type=module', '-e', script], env);
     assert.equal(r.code, 0, r.stderr);
     const [first, recorded] = r.stdout.trim().split('\n');
-    assert.equal(first, 'BrowserSetupError: no Chromium: `npx tsx bin/setup.ts` installs one (as root), or set CHROMIUM_PATH');
-    assert.deepEqual(JSON.parse(recorded), ['no Chromium: `npx tsx bin/setup.ts` installs one (as root), or set CHROMIUM_PATH'],
+    assert.equal(first, 'BrowserSetupError: no Chromium: `npm run setup` installs one (as root), or set CHROMIUM_PATH');
+    assert.deepEqual(JSON.parse(recorded), ['no Chromium: `npm run setup` installs one (as root), or set CHROMIUM_PATH'],
       'recorded once however many workers meet it');
     assert.ok(existsSync(join(env.GBV_REPORTS_DIR, 'setup-problem.txt')));
   });
