@@ -43,7 +43,8 @@ describe('suite benchmark parts', () => {
 
   test('a run targets the embedded stack with its own folders; the limit is off only when asked', () => {
     const on = runEnv('/r', 'on', { APP_URL: 'https://real.example', STACK_SIGNIN_RATE_LIMIT: 'off', STACK_FAULTS: 'cert-expired', PATH: '/bin' });
-    assert.equal(on.APP_URL, '');
+    assert.equal(on.APP_URL, undefined);
+    assert.equal(on.GBV_NO_DOTENV, '1');
     assert.equal(on.STACK_SIGNIN_RATE_LIMIT, undefined);
     assert.equal(on.STACK_FAULTS, undefined);
     assert.equal(on.GBV_SIGNIN_LEDGER, '/r/signin-ledger.jsonl');

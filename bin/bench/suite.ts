@@ -56,11 +56,12 @@ export function readChecks(file: string): { checks: number; failed: number } {
 export function runEnv(dir: string, limit: Limit, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...base,
-    APP_URL: '', // set but empty: bin/verify.ts's dotenv keeps it, so the embedded stack is the target
+    GBV_NO_DOTENV: '1', // no `.env` target: the embedded stack is what is measured
     GBV_REPORTS_DIR: join(dir, 'reports'),
     GBV_OUTPUT_DIR: join(dir, 'test-results'),
     GBV_SIGNIN_LEDGER: join(dir, 'signin-ledger.jsonl'),
   };
+  delete env.APP_URL;
   delete env.STACK_FAULTS;
   delete env.PLAYWRIGHT_JSON_OUTPUT_NAME;
   if (limit === 'off') env.STACK_SIGNIN_RATE_LIMIT = 'off';
