@@ -177,8 +177,8 @@ export async function ensureBrowser(o: SetupOptions = {}): Promise<SetupResult> 
   const missing = [!chromium ? 'no Chromium' : '', wantCertutil && !certutil ? 'no certutil' : ''].filter(Boolean).join(' and ');
   if (!root || !aptGet || !debian) {
     const command = debian || aptGet ? aptCommand(pkgs, !root) : 'install Chromium and NSS certutil with your package manager, or set CHROMIUM_PATH';
-    const why = !debian && !aptGet ? 'not Debian/Ubuntu' : !aptGet ? 'no apt-get on PATH' : 'not root';
-    throw new BrowserSetupError(`${PREFIX} ${missing} on this machine, and the set-up cannot install them (${why})`, command);
+    const why = [!root && 'not root', !aptGet && 'no apt-get on PATH', !debian && 'not Debian/Ubuntu'].filter(Boolean).join(', ');
+    throw new BrowserSetupError(`${PREFIX} ${missing} on this machine, and the set-up cannot install here (${why})`, command);
   }
   log(`${PREFIX} ${missing}: installing Debian's ${pkgs.join(', ')} (running as root)`);
   await aptInstall(pkgs, aptGet, log);

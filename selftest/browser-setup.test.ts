@@ -146,7 +146,7 @@ describe('a machine without a browser', () => {
     assert.equal(r.code, 2, r.stdout + r.stderr);
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
-    assert.equal(lines[0], 'set-up: no Chromium and no certutil on this machine, and the set-up cannot install them (not root). '
+    assert.equal(lines[0], 'set-up: no Chromium and no certutil on this machine, and the set-up cannot install here (not root). '
       + 'Run: sudo apt-get update && sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium-headless-shell libnss3-tools');
     assert.match(r.stdout, /^set-up: Chromium: none found; certutil: none found$/m);
     assert.match(r.stdout, new RegExp(`^set-up: Playwright's download host cannot be reached \\(127\\.0\\.0\\.1:${closedPort}: ECONNREFUSED\\): not downloading$`, 'm'));
@@ -165,7 +165,7 @@ describe('a machine without a browser', () => {
   test('root without apt-get: exit 2 naming why and the command', async () => {
     const r = await run(['bin/setup.ts'], emptyMachine('noapt'));
     assert.equal(r.code, 2, r.stdout);
-    assert.match(r.stderr, /^set-up: no Chromium and no certutil on this machine, and the set-up cannot install them \(no apt-get on PATH\)\. Run: apt-get update && env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium-headless-shell libnss3-tools$/m);
+    assert.match(r.stderr, /^set-up: no Chromium and no certutil on this machine, and the set-up cannot install here \(no apt-get on PATH\)\. Run: apt-get update && env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium-headless-shell libnss3-tools$/m);
   });
 
   test('root with apt-get: update first, then a non-interactive install without recommends of exactly what lacks', async () => {
