@@ -235,8 +235,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
 export const ROOT = resolve(import.meta.dirname, '..');
 
 /**
- * Loads `<root>/.env` into process.env for entry points (never overriding variables already set), unless
- * GBV_NO_DOTENV=1 (self-tests run with a clean environment). Returns the file's variable names.
+ * Loads `<root>/.env` into process.env (never overriding variables already set), unless GBV_NO_DOTENV=1
+ * (self-tests run with a clean environment). Called by ONE entry, bin/verify.ts: Playwright's runner and workers
+ * inherit its environment, and after the run only the run record (helpers/run-record.ts) is read, never `.env`.
+ * Returns the file's variable names.
  */
 export function loadDotenv(path = resolve(ROOT, '.env')): string[] {
   if (process.env.GBV_NO_DOTENV === '1' || !existsSync(path)) return [];
@@ -267,16 +269,27 @@ export function redactDatabaseUrl(url: string): string {
   } catch { return '(unparseable URL)'; }
 }
 
-export function secretsOf(t: Target): string[] {
-  const out = [t.users.admin.password, t.users.viewer?.password, t.coolify?.token];
+/** Every configured secret with the variable it came from (the label is what reports may show, never the value). */
+export function labelledSecretsOf(t: Target): { kind: string; value: string }[] {
+  const out: { kind: string; value: string }[] = [
+    { kind: 'ADMIN_PASSWORD', value: t.users.admin.password },
+    { kind: 'VIEWER_PASSWORD', value: t.users.viewer?.password ?? '' },
+    { kind: 'COOLIFY_TOKEN', value: t.coolify?.token ?? '' },
+  ];
   const dbPw = databasePassword(t.databaseUrl);
   if (dbPw) {
-    out.push(dbPw);
+    out.push({ kind: 'DATABASE_URL password', value: dbPw });
     const raw = (() => { try { return new URL(t.databaseUrl!).password; } catch { return ''; } })();
-    if (raw && raw !== dbPw) out.push(raw); // the URL-encoded form is what appears in a printed URL
-    out.push(t.databaseUrl!);
+    // The URL-encoded form is what appears in a printed URL.
+    if (raw && raw !== dbPw) out.push({ kind: 'DATABASE_URL password', value: raw });
+    out.push({ kind: 'DATABASE_URL', value: t.databaseUrl! });
   }
-  return [...new Set(out.filter((s): s is string => typeof s === 'string' && s.length > 0))];
+  const seen = new Set<string>();
+  return out.filter((s) => s.value.length > 0 && !seen.has(s.value) && !!seen.add(s.value));
+}
+
+export function secretsOf(t: Target): string[] {
+  return labelledSecretsOf(t).map((s) => s.value);
 }
 
 export function describeTarget(t: Target): Record<string, string> {

@@ -207,6 +207,15 @@ export const RULES: DiagnosisRule[] = [
     fix: "Check the app's deleteById implementation and that DATABASE_URL points at the gadgetbot database the list reads.",
   },
   {
+    // Before database-unreachable: a backup's own log often names a password or a missing database, but what was
+    // observed is the scheduled backup failing, not the app's DATABASE_URL.
+    id: 'backup-failing',
+    category: 'data',
+    match: [/newest backup\b[^\n]*\bfailed|backup execution/i],
+    cause: "Coolify's scheduled backup of that database fails; its execution log says why (credentials, disk space, the database being down).",
+    fix: 'In Coolify open the database → Backups → the failed execution; fix what its log names (backup credentials, free disk, the S3 target), then run a backup by hand.',
+  },
+  {
     id: 'database-unreachable',
     category: 'data',
     match: [/database\b[^\n]*\b(unreachable|refused|password authentication failed|does not exist)|password authentication failed|\b(28P01|3D000|57P03)\b/i],
@@ -249,6 +258,14 @@ export const RULES: DiagnosisRule[] = [
     match: [/state (mismatch|check|not checked)|replay(ed)?|forged callback|code_challenge|\bPKCE\b|authorize URL has no state|authorize state is only|no better-auth\.state cookie/i],
     cause: 'The OAuth callback accepts a forged or replayed state, so a session can be created without the matching sign-in.',
     fix: "Keep Better Auth's state verification (the better-auth.state cookie) and PKCE enabled; do not override the callback handler.",
+  },
+  {
+    id: 'signout-ends-other-sessions',
+    category: 'authorization',
+    // Before signout-keeps-session: both name sign-out and sessions, the observation tells them apart.
+    match: [/ended other sessions than the caller'?s|other users?'? sessions? (ended|gone)/i],
+    cause: "Sign-out ends more than the caller's session (every session of every user): one user signing out signs everybody out.",
+    fix: 'Sign out with Better Auth\'s own POST /api/auth/sign-out (it deletes the current session only); remove any hook that revokes all sessions on sign-out.',
   },
   {
     id: 'signout-keeps-session',

@@ -57,9 +57,11 @@ const T = {
   adminRedirect: /session\.spec\.ts › .*\/admin redirects to \/login/,
   newContext: /session\.spec\.ts › .*new browser context from the saved state/,
   browserRestart: /session\.spec\.ts › .*browser closed and launched again/,
-  signIn: /sign-in\.spec\.ts › .*sign-in through Login V2 follows the real URL sequence/,
-  wrongPassword: /sign-in\.spec\.ts › .*a wrong password shows/,
-  signOut: /sign-out\.spec\.ts › .*sign-out through the user menu/,
+  signIn: /sign-in\.spec\.ts › .*every role's sign-in went app \/login/,
+  sessionCookie: /sign-in\.spec\.ts › .*the session cookie the callback sets is persistent/,
+  wrongPassword: /login-v2\.spec\.ts › .*Login V2 refuses a wrong password for every configured user/,
+  idToken: /login-v2\.spec\.ts › .*an id_token from a real sign-in verifies against the published JWKS/,
+  signOut: /sign-out\.spec\.ts › .*sign-out through the user menu ends the caller's session/,
   nonAdmin: /authorization\.spec\.ts › .*non-admin user cannot create/,
   apiCrud: /products-api\.spec\.ts › .*oRPC with the signed-in cookie/,
   apiAnon: /products-api\.spec\.ts › .*oRPC without a session/,
@@ -216,16 +218,17 @@ export const faultRows: MatrixRow[] = [
     projects: ['setup', 'auth'],
     note: 'cookie lifetime vs. server-side sign-out vs. the password check vs. where sign-in may return to vs. how the authorize request is bound vs. how the session cookie is named',
     mustFail: [
-      { title: T.browserRestart, message: re('cookie has no expiry|sent to sign in again'), hint: 'session-cookie-not-persistent' },
-      { title: T.signIn, message: re('persistent|expir|max-age'), hint: 'session-cookie-not-persistent' },
+      { title: T.browserRestart, message: re('dropped the session cookie on restart: it has no expiry'), hint: 'session-cookie-not-persistent' },
+      // Judged from the setup's recording: the callback's Set-Cookie had neither Max-Age nor Expires, nor the prefix.
+      { title: T.sessionCookie, message: re('(no Max-Age/Expires \\(not persistent\\)[\\s\\S]*lacks the __Secure- prefix|lacks the __Secure- prefix[\\s\\S]*no Max-Age/Expires \\(not persistent\\))'), hint: 'session-cookie-not-persistent' },
       { title: T.signOut, message: re('sign-out left the server session valid'), hint: 'signout-keeps-session' },
-      // The password page moves on instead of showing its error element.
-      { title: T.wrongPassword, message: re('a wrong password was accepted'), hint: 'wrong-password-accepted' },
+      // The password page moves on to the (held) callback for every user.
+      { title: T.wrongPassword, message: re('admin \\S+: a wrong password was accepted[\\s\\S]*viewer \\S+: a wrong password was accepted'), hint: 'wrong-password-accepted' },
       { title: T.externalCallback, message: re('open redirect: sign-in accepted the external callbackURL'), hint: 'open-redirect' },
       { title: T.authorizeUrl, message: re('no PKCE code_challenge'), hint: 'callback-replay' },
       { title: T.securePrefix, message: re('lacks the __Secure- prefix') },
     ],
-    mustPass: [{ title: T.adminRedirect }, { title: T.newContext }, { title: T.crossSite }],
+    mustPass: [{ title: T.adminRedirect }, { title: T.newContext }, { title: T.crossSite }, { title: T.signIn }],
   },
   {
     name: 'redeploy-loses-sessions',
@@ -258,6 +261,21 @@ export const faultRows: MatrixRow[] = [
       { title: T.loginV2, message: /redirect_uri|authorize/, hint: 'redirect-uri-unregistered' },
     ],
     mustPass: [{ title: T.expectedPorts }, { title: T.authHeaders }, { title: T.appGet }],
+  },
+  {
+    name: 'signout-ends-all-sessions+wrong-password-accepted-viewer+id-token-nonce-dropped+id-token-extra-audience+login-skips-password',
+    faults: ['signout-ends-all-sessions', 'wrong-password-accepted-viewer', 'id-token-nonce-dropped', 'id-token-extra-audience', 'login-skips-password'],
+    projects: ['setup', 'auth'],
+    note: 'who a sign-out ends vs. whose password Login V2 checks vs. what the id_token binds (nonce) and names (audience) vs. which screens an app sign-in passes: '
+      + 'each check judges its own observation (the sign-out test makes its own two sessions; the id_token and wrong-password checks start at Zitadel with the app\'s client_id)',
+    mustFail: [
+      { title: T.signOut, message: re("sign-out ended other sessions than the caller's"), hint: 'signout-ends-other-sessions' },
+      // Only the viewer's password check is off: the admin's refusal must not be reported.
+      { title: T.wrongPassword, message: /^(?![\s\S]*admin \S+: a wrong password)[\s\S]*viewer \S+: a wrong password was accepted/, hint: 'wrong-password-accepted' },
+      { title: T.idToken, message: re('carries no nonce although the authorize request sent one[\\s\\S]*names 2 audiences \\[[^\\]]*gbv-other-client\\] but its azp is missing') },
+      { title: T.signIn, message: re('never reached "auth /ui/v2/login/password"[\\s\\S]*without the password step') },
+    ],
+    mustPass: [{ title: T.signInAdmin }, { title: T.signInViewer }, { title: T.sessionCookie }, { title: T.adminRedirect }],
   },
 ];
 

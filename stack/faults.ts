@@ -45,6 +45,11 @@ export const FAULT_IDS = [
   'no-csrf-check',
   'cookie-no-secure-prefix',
   'session-short-lived',
+  'signout-ends-all-sessions',
+  'wrong-password-accepted-viewer',
+  'id-token-nonce-dropped',
+  'id-token-extra-audience',
+  'login-skips-password',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -319,6 +324,36 @@ export const FAULTS: readonly Fault[] = [
     breaks: 'sessions expire 10 minutes after sign-in (expiresIn misconfigured)',
     promise: 'a saved session stays signed in for days (at least SESSION_MIN_HOURS)',
   },
+  {
+    id: 'signout-ends-all-sessions',
+    owner: 'app',
+    breaks: 'sign-out deletes every session of every user, not only the caller\'s',
+    promise: 'sign-out ends the caller\'s session and no one else\'s',
+  },
+  {
+    id: 'wrong-password-accepted-viewer',
+    owner: 'auth',
+    breaks: 'the password step accepts any password for users without the admin role (the admin is still checked)',
+    promise: 'a wrong password is refused for every user',
+  },
+  {
+    id: 'id-token-nonce-dropped',
+    owner: 'auth',
+    breaks: 'id_tokens leave out the nonce the authorize request sent (still signed by the published key)',
+    promise: 'an id_token is bound to the sign-in that asked for it (nonce), verifiable by any relying party',
+  },
+  {
+    id: 'id-token-extra-audience',
+    owner: 'auth',
+    breaks: 'id_tokens name a second audience besides the client, without azp (still signed by the published key)',
+    promise: 'an id_token is issued for this client only, verifiable by any relying party',
+  },
+  {
+    id: 'login-skips-password',
+    owner: 'auth',
+    breaks: 'Login V2 finishes an app\'s sign-in after the login name alone, without the password screen',
+    promise: 'signing in to the app takes the Login V2 sequence with the user\'s password',
+  },
 ];
 
 export class FaultError extends Error {
@@ -364,4 +399,48 @@ export function describeFault(id: FaultId): Fault {
   const f = FAULTS.find((x) => x.id === id);
   if (!f) throw new FaultError(`Unknown fault id: ${id}`, [id]);
   return f;
+}
+
+/**
+ * Faults that a running stack can switch on and off (StackHandle.setFault, `npm run stack -- fault <id> on|off`),
+ * each taking effect from the next request, and applied to every new app or auth instance (a redeploy keeps the
+ * set). The others shape how a service is built or started (a client registration, a database schema, a
+ * Better Auth option, the target's variables) and need a new stack. Add a fault here only when every place
+ * that reads it reads it per request (or the orchestrator re-applies it; see stack/orchestrator/runtime.ts).
+ */
+export const RUNTIME_FAULTS: readonly FaultId[] = [
+  // edge
+  'no-https-redirect',
+  'app-404-path-prefix',
+  'http-port-closed',
+  // certificates (the edge swaps them; the CA issues new ones)
+  'cert-expired',
+  'cert-wrong-host',
+  'cert-expiring-soon',
+  'cert-default-deployer',
+  // dns
+  'dns-wrong-a',
+  'dns-missing-auth',
+  'dns-missing-deployer',
+  'dns-secondary-stale',
+  // app (read per request)
+  'app-health-failing',
+  'missing-security-headers',
+  'no-admin-check',
+  'delete-keeps-row',
+  'no-session-check',
+  'list-snapshot',
+  'no-csrf-check',
+  'session-cookie-not-persistent',
+  // auth (read per request)
+  'auth-healthz-failing',
+  'auth-not-ready',
+  'login-v1',
+  'issuer-mismatch',
+  'wrong-password-accepted',
+  'auth-missing-security-headers',
+];
+
+export function isRuntimeFault(id: FaultId): boolean {
+  return RUNTIME_FAULTS.includes(id);
 }

@@ -29,6 +29,7 @@ export interface EdgeOptions {
   /** Served for an unknown or absent SNI (Traefik's default certificate). */
   defaultCert: TlsIdentity;
   hosts: EdgeHosts;
+  /** The faults at start; a running edge takes new ones with applyFaults(). */
   faults?: readonly FaultId[];
   log?: (line: string) => void;
 }
@@ -43,6 +44,13 @@ export interface EdgeHandle {
   inFlight(upstream: Upstream): number;
   /** Resolves true once nothing is in flight to `upstream`, false after `timeoutMs`. */
   drain(upstream: Upstream, timeoutMs: number): Promise<boolean>;
+  /**
+   * Switches the edge's own faults while it runs (no-https-redirect, app-404-path-prefix, http-port-closed):
+   * from the next request (a closed plain-HTTP port: at once, its connections cut). Certificates: setCert.
+   */
+  applyFaults(faults: readonly FaultId[]): Promise<void>;
+  /** Serves `id` for host `name` from the next TLS handshake; null: the default certificate. */
+  setCert(name: string, id: TlsIdentity | null): void;
   close(): Promise<void>;
 }
 
@@ -75,10 +83,13 @@ function trackSockets(servers: AnyServer[]): Set<Socket> {
   return sockets;
 }
 
+function appPrefixFor(o: EdgeOptions, faults: readonly FaultId[]): string | undefined {
+  return has(faults, 'app-404-path-prefix') ? appPathPrefix(o.hosts.app) : undefined;
+}
+
 function initialRoutes(o: EdgeOptions, faults: readonly FaultId[]): RouteTable {
   const routes = new RouteTable();
-  const appPrefix = has(faults, 'app-404-path-prefix') ? appPathPrefix(o.hosts.app) : undefined;
-  routes.set(o.hosts.app, { upstream: null, pathPrefix: appPrefix });
+  routes.set(o.hosts.app, { upstream: null, pathPrefix: appPrefixFor(o, faults) });
   routes.set(o.hosts.auth, { upstream: null });
   routes.set(o.hosts.deployer, { upstream: null });
   return routes;
@@ -96,7 +107,7 @@ function initialCerts(o: EdgeOptions, faults: readonly FaultId[]): CertStore {
 export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
   const host = o.host ?? '127.0.0.1';
   const log = o.log ?? (() => undefined);
-  const faults = o.faults ?? [];
+  let faults = o.faults ?? [];
   const routes = initialRoutes(o, faults);
   const certs = initialCerts(o, faults);
   const inFlight = new InFlight();
@@ -106,17 +117,17 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
   let httpsPort = 0;
   let httpPort = 0;
   const httpsServer: HttpsServer = createHttpsServer(httpsOptions(o.defaultCert, certs), (req, res) => forward(req, res, 'https', httpsPort));
-  const plainHttp = has(faults, 'no-https-redirect');
   const httpServer: HttpServer = createHttpServer((req, res) =>
-    plainHttp ? forward(req, res, 'http', httpPort) : redirectToHttps(req, res, routes, httpsPort),
+    has(faults, 'no-https-redirect') ? forward(req, res, 'http', httpPort) : redirectToHttps(req, res, routes, httpsPort),
   );
-  const sockets = trackSockets([httpsServer, httpServer]);
+  const httpsSockets = trackSockets([httpsServer]);
+  const httpSockets = trackSockets([httpServer]);
   httpsServer.on('tlsClientError', () => undefined);
 
   // Fault http-port-closed: Traefik without its `web` entrypoint. The port is still claimed for the target
   // (EXPECTED_OPEN_PORTS lists it), so it is bound once to pick or check it, then released: connections to it
   // are refused. Binding also makes a fixed port that someone else holds fail here, as it would when healthy.
-  const httpClosed = has(faults, 'http-port-closed');
+  let httpClosed = has(faults, 'http-port-closed');
   const reserve = async (port: number) => {
     const got = await listen(httpServer, host, port);
     await closeServer(httpServer);
@@ -143,10 +154,25 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
     routes,
     inFlight: (u) => inFlight.of(u),
     drain: (u, timeoutMs) => inFlight.drain(u, timeoutMs),
+    async applyFaults(next) {
+      faults = [...next];
+      const app = routes.get(o.hosts.app);
+      if (app) app.pathPrefix = appPrefixFor(o, faults);
+      const close = has(faults, 'http-port-closed');
+      if (close === httpClosed || closed) return;
+      httpClosed = close;
+      if (close) {
+        const done = closeServer(httpServer);
+        for (const s of httpSockets) s.destroy();
+        await done;
+      } else await listen(httpServer, host, httpPort);
+      log(`edge: plain-HTTP port ${httpPort} ${close ? 'closed (fault http-port-closed)' : 'listening again'}`);
+    },
+    setCert: (name, id) => certs.set(name, id),
     close() {
       closed ??= (async () => {
         const done = Promise.all([closeServer(httpsServer), closeServer(httpServer)]);
-        for (const s of sockets) s.destroy();
+        for (const s of [...httpsSockets, ...httpSockets]) s.destroy();
         agent.destroy();
         await done;
       })();
