@@ -269,3 +269,33 @@ describe('a browser gone missing after the set-up (a worker launching one)', () 
     assert.ok(existsSync(join(env.GBV_REPORTS_DIR, 'setup-problem.txt')));
   });
 });
+
+describe('bin/verify.ts when the browser vanishes after the set-up', () => {
+  test('the run ends as a set-up problem: exit 2 and the line, not a failed deployment', async () => {
+    const base = emptyMachine('vanish');
+    const shell = join(base.GBV_SYSTEM_ROOT, HEADLESS_SHELL_PATH);
+    mkdirSync(join(base.GBV_SYSTEM_ROOT, 'usr', 'bin'), { recursive: true });
+    writeFileSync(shell, '');
+    symlinkSync('/usr/bin/certutil', join(base.GBV_SYSTEM_ROOT, 'usr', 'bin', 'certutil'));
+    const env = {
+      ...base, PATH: process.env.PATH!, GBV_NO_DOTENV: '1', STACK_SIGNIN_RATE_LIMIT: 'off',
+      GBV_OUTPUT_DIR: folder('vanish-results'),
+    };
+    const r = await new Promise<Run>((res, rej) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'bin/verify.ts', '--no-report', '--project', 'setup'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => {
+        stdout += d.toString();
+        // The set-up found it; the stack is starting: now it goes, before any worker launches a browser.
+        if (/\[setup\] no APP_URL configured/.test(stdout)) rmSync(shell, { force: true });
+      });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('error', rej);
+      child.on('close', (code) => res({ code, stdout, stderr }));
+    });
+    assert.match(r.stdout, /^set-up: Chromium: Debian's headless shell .+chromium-headless-shell; certutil: .+certutil$/m);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /^verify: set-up problem during the run, not a deployment failure: no Chromium: `npm run setup` installs one \(as root\), or set CHROMIUM_PATH$/m);
+  });
+});
