@@ -1,226 +1,30 @@
-// `npm run bench`: performance of the embedded stack (and, later, of the suite itself).
-// Each benchmark is an entry in BENCHMARKS; add the suite's own (smoke run time, ...) there.
-//   npm run bench -- [--runs N] [--only <name>] [--strict]
-import { readdirSync, readFileSync } from 'node:fs';
-import { Agent, request } from 'undici';
-import { Resolver } from 'node:dns/promises';
+// `npm run bench [-- <benchmark>] [options]`: performance figures, never tests (the machine is shared and noisy).
+//   stack (default)  cold start and peak memory of the embedded deployment   (bin/bench/stack.ts)
+//   suite            gate and smoke runs: wall time, checks, sign-ins, 429 waits, limit on vs off (bin/bench/suite.ts)
+//   monitor          the monitor's rounds (bin/bench/monitor.ts, when present)
+// Each module exports `run(argv: string[]): Promise<void>` and gets the arguments after its name.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, startStackDetailed, STACK_ROOT } from '../stack/index.ts';
-import { compiledEntry } from '../stack/deployer/supervisor.ts';
-import { ensureTemplate } from '../stack/postgres/index.ts';
+import { pathToFileURL } from 'node:url';
 
-export interface Target {
-  label: string;
-  /** Printed as measured vs limit. */
-  value: number;
-  limit: number;
-  unit: string;
-}
-
-export interface BenchResult {
-  /** One row per run: column -> value. */
-  rows: Record<string, string | number>[];
-  targets: Target[];
-  notes?: string[];
-}
-
-export interface Benchmark {
-  name: string;
-  description: string;
-  run(o: { runs: number; log: (l: string) => void }): Promise<BenchResult>;
-}
-
-// --- process tree memory -----------------------------------------------------------------------------------
-
-const PAGE = 4096;
-
-/** Sum of RSS (bytes) of `root` and every descendant, and how many processes that is, read from /proc. */
-export function treeRss(root = process.pid): { bytes: number; processes: number } {
-  const children = new Map<number, number[]>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(name));
-      children.set(ppid, list);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  let bytes = 0;
-  let processes = 0;
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop()!;
-    try {
-      const resident = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
-      bytes += resident * PAGE;
-      processes++;
-    } catch {
-      /* exited meanwhile */
-    }
-    stack.push(...(children.get(pid) ?? []));
-  }
-  return { bytes, processes };
-}
-
-/** Samples the tree every `intervalMs` until stopped; returns the peak. */
-export function sampleRss(intervalMs = 50): { stop(): { peakBytes: number; peakProcesses: number } } {
-  let peakBytes = 0;
-  let peakProcesses = 0;
-  const take = () => {
-    const s = treeRss();
-    if (s.bytes > peakBytes) peakBytes = s.bytes;
-    if (s.processes > peakProcesses) peakProcesses = s.processes;
-  };
-  take();
-  const timer = setInterval(take, intervalMs);
-  return {
-    stop() {
-      clearInterval(timer);
-      take();
-      return { peakBytes, peakProcesses };
-    },
-  };
-}
-
-function loadavg(): string {
-  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-}
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-// --- benchmarks -----------------------------------------------------------------------------------------------
-
-const stackColdStart: Benchmark = {
-  name: 'stack-cold-start',
-  description: 'whole embedded stack: time from startStack() to ready, peak RSS of the process tree',
-  async run({ runs, log }) {
-    // The template cluster and the services' bundles are one-time caches (like pulled images); build them
-    // outside the measurement.
-    await ensureTemplate(STACK_ROOT, log);
-    await Promise.all(['auth', 'app'].map((s) => compiledEntry(join(ROOT, 'stack', s, 'server.ts'))));
-    const loadBefore = loadavg();
-    const rows: Record<string, string | number>[] = [];
-    const ready: number[] = [];
-    const peaks: number[] = [];
-    for (let i = 1; i <= runs; i++) {
-      const sampler = sampleRss(50);
-      const t0 = Date.now();
-      const stack = await startStackDetailed({});
-      const readyMs = Date.now() - t0;
-      // Serve one round of requests (as the suite's first checks would) before reading the peak.
-      const resolver = new Resolver({ timeout: 1000, tries: 2 });
-      resolver.setServers(stack.env.DNS_SERVERS.split(','));
-      const agent = new Agent({
-        connect: {
-          ca: readFileSync(stack.env.CA_FILE, 'utf8'),
-          lookup: (host, _o, cb) =>
-            void resolver.resolve4(host).then(
-              (a) => (cb as (e: null, x: { address: string; family: number }[]) => void)(null, a.map((address) => ({ address, family: 4 }))),
-              (e: Error) => cb(e, '', 4),
-            ),
-        },
-      });
-      let served = 0;
-      for (const url of [`${stack.env.APP_URL}/`, `${stack.env.AUTH_URL}/.well-known/openid-configuration`, `${stack.env.DEPLOYER_URL}/api/health`]) {
-        try {
-          const r = await request(url, { dispatcher: agent });
-          await r.body.text();
-          if (r.statusCode < 400) served++;
-        } catch {
-          /* counted as not served */
-        }
-      }
-      await agent.close();
-      const t1 = Date.now();
-      await stack.stop();
-      const stopMs = Date.now() - t1;
-      const { peakBytes, peakProcesses } = sampler.stop();
-      ready.push(readyMs);
-      peaks.push(peakBytes);
-      const t = stack.timings;
-      rows.push({
-        run: i,
-        'ready ms': readyMs,
-        'edge ms': t.edge ?? '',
-        'postgres ms': t.postgres ?? '',
-        'migrations ms': t.migrations ?? '',
-        'app ms': t.app ?? '',
-        'auth ms': t.auth ?? '',
-        'stop ms': stopMs,
-        'peak RSS MB': Math.round(peakBytes / 1048576),
-        processes: peakProcesses,
-        served: `${served}/3`,
-      });
-      log(`run ${i}/${runs}: ready in ${readyMs} ms, peak ${Math.round(peakBytes / 1048576)} MB`);
-    }
-    return {
-      rows,
-      targets: [
-        { label: 'median time to ready', value: median(ready), limit: 3000, unit: 'ms' },
-        { label: 'peak RSS (process tree)', value: Math.round(Math.max(...peaks) / 1048576), limit: 600, unit: 'MB' },
-      ],
-      notes: [
-        `ready ms: min ${Math.min(...ready)}, median ${median(ready)}, max ${Math.max(...ready)} over ${runs} cold starts`,
-        'RSS is summed per process, so memory shared between Postgres backends counts more than once (an upper bound).',
-        `load average (1, 5, 15 min) before: ${loadBefore}, after: ${loadavg()} (other work on the machine slows every number)`,
-        'phase columns are ms from the start call: edge = TLS edge up (CA, DNS before it), postgres = accepting logins, ' +
-          'app / auth = routed (healthy); auth and app are spawned when the edge is up, alongside Postgres',
-      ],
-    };
-  },
-};
-
-export const BENCHMARKS: Benchmark[] = [stackColdStart];
-
-// --- CLI ----------------------------------------------------------------------------------------------------
-
-function table(rows: Record<string, string | number>[]): string {
-  if (!rows.length) return '(no rows)';
-  const cols = Object.keys(rows[0]);
-  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padStart(width[i])).join('  ');
-  return [line(cols), line(width.map((w) => '-'.repeat(w))), ...rows.map((r) => line(cols.map((c) => String(r[c] ?? ''))))].join('\n');
-}
+const BENCHES = ['stack', 'suite', 'monitor'] as const;
+const DIR = join(import.meta.dirname, 'bench');
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const arg = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const runs = Number(arg('--runs') ?? process.env.BENCH_RUNS ?? 5);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 100) {
-    console.error('--runs must be a whole number in 1..100');
+  const named = (BENCHES as readonly string[]).includes(args[0] ?? '') ? args[0] : undefined;
+  if (!named && args[0] && !args[0].startsWith('-')) {
+    console.error(`no benchmark "${args[0]}"; known: ${BENCHES.filter((b) => existsSync(join(DIR, `${b}.ts`))).join(', ')}`);
     process.exit(2);
   }
-  const only = arg('--only');
-  const strict = args.includes('--strict');
-  const chosen = BENCHMARKS.filter((b) => !only || b.name === only);
-  if (!chosen.length) {
-    console.error(`no benchmark named "${only}"; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
+  const name = named ?? 'stack';
+  const file = join(DIR, `${name}.ts`);
+  if (!existsSync(file)) {
+    console.error(`benchmark "${name}" is not there (${file})`);
     process.exit(2);
   }
-  let missed = 0;
-  for (const b of chosen) {
-    console.log(`\n== ${b.name}: ${b.description} (${runs} run${runs > 1 ? 's' : ''})`);
-    const r = await b.run({ runs, log: (l) => console.log(`   ${l}`) });
-    console.log(`\n${table(r.rows)}\n`);
-    for (const t of r.targets) {
-      const ok = t.value <= t.limit;
-      if (!ok) missed++;
-      console.log(`${ok ? 'PASS' : 'MISS'}  ${t.label}: ${t.value} ${t.unit} (target <= ${t.limit} ${t.unit})`);
-    }
-    for (const n of r.notes ?? []) console.log(`      ${n}`);
-  }
-  process.exit(strict && missed ? 1 : 0);
+  const mod = (await import(pathToFileURL(file).href)) as { run(argv: string[]): Promise<void> };
+  await mod.run(named ? args.slice(1) : args);
 }
 
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) void main();
+void main();

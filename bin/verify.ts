@@ -7,6 +7,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { ConfigError, loadConfig, loadDotenv, ROOT } from '../helpers/config.ts';
+import { setupProblemFile } from '../helpers/browser.ts';
+import { browserNeeds, ensureBrowserOrExit, recordedSetupProblems } from '../helpers/browser-setup.ts';
 
 const DEFAULT_PROJECTS = ['infra', 'db', 'setup', 'auth', 'crud'];
 
@@ -57,6 +59,10 @@ async function main(): Promise<void> {
 
   const hasProject = pwArgs.some((a) => a === '--project' || a.startsWith('--project='));
   if (!hasProject) for (const p of DEFAULT_PROJECTS) pwArgs.push('--project', p);
+  // Before the stack or any check: a machine without a browser is a set-up problem (exit 2), not a failed deployment.
+  const needs = browserNeeds(pwArgs, process.env);
+  if (needs.browser || needs.certutil) await ensureBrowserOrExit({ headed: needs.headed, certutil: needs.certutil });
+  rmSync(setupProblemFile(), { force: true });
 
   const reportsDir = resolve(ROOT, process.env.GBV_REPORTS_DIR ?? 'reports');
   const results = join(reportsDir, 'allure-results');
@@ -85,6 +91,12 @@ async function main(): Promise<void> {
     } else {
       console.error('verify: no Allure results were written; no report generated');
     }
+  }
+  const late = recordedSetupProblems(setupProblemFile());
+  if (late.length) {
+    // A browser went missing mid-run (a worker could not launch one): the failures it caused are not findings.
+    console.error(`verify: set-up problem during the run, not a deployment failure: ${late.join('; ')}`);
+    code = 2;
   }
   process.exit(code);
 }

@@ -3,9 +3,11 @@
 // certificate store with the run's root CA added — never "ignore certificate errors".
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync, appendFileSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { chromium, type LaunchOptions } from '@playwright/test';
 import { SECRET_VARS, type Target } from './config.ts';
 import { DnsError, resolveA } from './dns.ts';
@@ -19,37 +21,81 @@ export const CHROMIUM_ARGS = [
 
 export const NSS_NICKNAME = 'gbv-stack-ca';
 
-const NO_CHROMIUM = 'no Chromium: `apt-get install -y chromium` or set CHROMIUM_PATH';
+export const NO_CHROMIUM = 'no Chromium: `npm run setup` installs one (as root), or set CHROMIUM_PATH';
 
 export interface ChromiumChoice { path: string; source: 'CHROMIUM_PATH' | 'playwright' | 'headless-shell' | 'system' }
+
+/**
+ * A browser or certutil the run needs is missing: a problem of this machine's set-up, never of the deployment.
+ * `command` is the one thing to run; the set-up (helpers/browser-setup.ts) exits 2 with it.
+ */
+export class BrowserSetupError extends Error {
+  constructor(message: string, readonly command: string) { super(message); this.name = 'BrowserSetupError'; }
+}
+
+/**
+ * Where a run records a set-up problem met after the preflight (a browser deleted mid-run, seen by a worker), so
+ * that bin/verify.ts ends it as a set-up problem (exit 2) instead of a failed deployment.
+ */
+export function setupProblemFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(resolve(import.meta.dirname, '..', env.GBV_REPORTS_DIR ?? 'reports'), 'setup-problem.txt');
+}
+
+function recordSetupProblem(e: BrowserSetupError): void {
+  try {
+    const file = setupProblemFile();
+    mkdirSync(dirname(file), { recursive: true });
+    appendFileSync(file, `${e.message}\n`); // the message names the command already
+  } catch { /* the error itself still fails the test */ }
+}
+
+/**
+ * Prefix of the system paths searched for Debian's browsers and certutil: `/` but for the set-up's own self-tests,
+ * which point it at an empty folder to see a machine without them (as PLAYWRIGHT_BROWSERS_PATH does for Playwright's).
+ */
+function systemRoot(): string { return process.env.GBV_SYSTEM_ROOT?.trim() || '/'; }
 
 /** Debian's `chromium-headless-shell` package: the lean "old headless" build Playwright itself runs headless. */
 export const HEADLESS_SHELL_PATH = '/usr/bin/chromium-headless-shell';
 
+/** Playwright's own headless shell (`playwright install chromium-headless-shell`), beside its Chromium build. */
+export function playwrightHeadlessShellPath(chromiumPath: string): string | null {
+  const browserDir = dirname(dirname(chromiumPath)); // <registry>/chromium-<rev>/chrome-linux64/chrome
+  const m = /^chromium-(\d+)$/.exec(basename(browserDir));
+  if (!m || process.platform !== 'linux') return null;
+  const arch = process.arch === 'arm64' ? 'linux-arm64' : 'linux64';
+  return join(dirname(browserDir), `chromium_headless_shell-${m[1]}`, `chrome-headless-shell-${arch}`, 'chrome-headless-shell');
+}
+
+export interface ChromiumCandidates {
+  playwrightPath?: string | null; playwrightShellPath?: string | null; systemPath?: string; headlessShellPath?: string;
+  headless?: boolean;
+}
+
 /**
- * CHROMIUM_PATH, else Playwright's own build when it is on disk, else Debian's: its headless shell for headless
- * runs when installed (a third of full Chromium's CPU per page on these machines), else /usr/bin/chromium
- * (always for headed runs: the shell has no window).
+ * CHROMIUM_PATH, else Playwright's own build when it is on disk (its headless shell for headless runs when
+ * installed), else Debian's: its headless shell for headless runs when installed (a third of full Chromium's CPU per
+ * page on these machines), else /usr/bin/chromium (always for headed runs: the shell has no window).
  */
-export function pickChromium(
-  t: Pick<Target, 'chromiumPath'> = {},
-  opts: { playwrightPath?: string | null; systemPath?: string; headlessShellPath?: string; headless?: boolean } = {},
-): ChromiumChoice {
+export function pickChromium(t: Pick<Target, 'chromiumPath'> = {}, opts: ChromiumCandidates = {}): ChromiumChoice {
   const override = t.chromiumPath ?? process.env.CHROMIUM_PATH?.trim();
   if (override) {
     if (!existsSync(override)) throw new Error(`CHROMIUM_PATH "${override}" does not exist`);
     return { path: override, source: 'CHROMIUM_PATH' };
   }
+  const headless = opts.headless ?? true;
   let own: string | null | undefined = opts.playwrightPath;
   if (own === undefined) {
     try { own = chromium.executablePath(); } catch { own = null; }
   }
+  const ownShell = opts.playwrightShellPath !== undefined ? opts.playwrightShellPath : own ? playwrightHeadlessShellPath(own) : null;
+  if (headless && ownShell && existsSync(ownShell)) return { path: ownShell, source: 'playwright' };
   if (own && existsSync(own)) return { path: own, source: 'playwright' };
-  const shell = opts.headlessShellPath ?? HEADLESS_SHELL_PATH;
-  if ((opts.headless ?? true) && existsSync(shell)) return { path: shell, source: 'headless-shell' };
-  const system = opts.systemPath ?? '/usr/bin/chromium';
+  const shell = opts.headlessShellPath ?? join(systemRoot(), HEADLESS_SHELL_PATH);
+  if (headless && existsSync(shell)) return { path: shell, source: 'headless-shell' };
+  const system = opts.systemPath ?? join(systemRoot(), '/usr/bin/chromium');
   if (existsSync(system)) return { path: system, source: 'system' };
-  throw new Error(NO_CHROMIUM);
+  throw new BrowserSetupError(NO_CHROMIUM, 'npm run setup');
 }
 
 /** Host names the browser visits on this target (app, auth, deployer). */
@@ -81,13 +127,27 @@ export async function hostResolverRules(
   return rules.join(', ');
 }
 
-function certutilPath(): string {
-  for (const p of ['/usr/bin/certutil', '/usr/local/bin/certutil']) if (existsSync(p)) return p;
-  try {
-    return execFileSync('sh', ['-c', 'command -v certutil'], { encoding: 'utf8' }).trim() || 'certutil';
-  } catch {
-    throw new Error('certutil not found: `apt-get install -y libnss3-tools` (needed to make Chromium trust CA_FILE)');
+/** An executable named `name` on `PATH` (no shell: the set-up's self-tests hand it a PATH of their own). */
+export function onPath(name: string, path = process.env.PATH ?? ''): string | null {
+  for (const dir of path.split(':').filter(Boolean)) {
+    const p = join(dir, name);
+    try { accessSync(p, constants.X_OK); return p; } catch { /* next */ }
   }
+  return null;
+}
+
+export const NO_CERTUTIL = 'certutil not found (needed to make Chromium trust CA_FILE): `npm run setup` installs it (as root)';
+
+/** NSS's certutil (Debian package libnss3-tools), or null. */
+export function findCertutil(): string | null {
+  for (const p of ['/usr/bin/certutil', '/usr/local/bin/certutil']) if (existsSync(join(systemRoot(), p))) return join(systemRoot(), p);
+  return systemRoot() === '/' ? onPath('certutil') : null;
+}
+
+function certutilPath(): string {
+  const p = findCertutil();
+  if (!p) throw new BrowserSetupError(NO_CERTUTIL, 'npm run setup');
+  return p;
 }
 
 const homes = new Map<string, string>();
@@ -140,6 +200,16 @@ export function disposeBrowserHomes(): void {
 
 /** Launch options for Chromium against `t`: executable, flags, name resolution and trust. */
 export async function launchOptionsFor(t: Target, opts: { headless?: boolean } = {}): Promise<LaunchOptions> {
+  try {
+    return await launchOptionsChecked(t, opts);
+  } catch (e) {
+    // Found missing after the preflight (deleted mid-run): still a set-up problem, recorded for bin/verify.ts.
+    if (e instanceof BrowserSetupError) recordSetupProblem(e);
+    throw e;
+  }
+}
+
+async function launchOptionsChecked(t: Target, opts: { headless?: boolean }): Promise<LaunchOptions> {
   const { path } = pickChromium(t, { headless: opts.headless });
   const args: string[] = [...CHROMIUM_ARGS];
   if (process.getuid?.() === 0) args.push('--no-sandbox');

@@ -187,7 +187,7 @@ describe('pickChromium', () => {
     assert.deepEqual(pickChromium({}, { playwrightPath: null, headlessShellPath: '/bin/sh', systemPath: '/bin/ls', headless: false }), { path: '/bin/ls', source: 'system' });
     assert.deepEqual(pickChromium({}, { playwrightPath: '/nonexistent/pw', headlessShellPath: none, systemPath: '/bin/sh' }), { path: '/bin/sh', source: 'system' });
     assert.throws(() => pickChromium({}, { playwrightPath: null, headlessShellPath: none, systemPath: none }),
-      /no Chromium: `apt-get install -y chromium` or set CHROMIUM_PATH/);
+      /no Chromium: `npm run setup` installs one \(as root\), or set CHROMIUM_PATH/);
   });
 });
 
