@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { redactText, type SecretInput } from '../redact.ts';
+import { retryAfterMs } from '../retry-after.ts';
 import type { WindowReport } from './maintenance.ts';
 import { describeWindow } from './maintenance.ts';
 import type { AlertKind, CheckState, Decision } from './state.ts';
@@ -147,8 +148,8 @@ export async function deliver(entry: string, a: Alert, o: { secrets: readonly Se
       await res.body.text().catch(() => '');
       attempts.push({ attempt: i, status: res.statusCode, ms: Date.now() - t0 });
       if (res.statusCode >= 200 && res.statusCode < 300) return { channel, ok: true, attempts };
-      const ra = Number(res.headers['retry-after']);
-      if (res.statusCode === 429 && ra > 0) wait = Math.max(wait, Math.min(ra * 1000, 60_000));
+      const ra = retryAfterMs(res.headers);
+      if (res.statusCode === 429 && ra !== undefined && ra > 0) wait = Math.max(wait, Math.min(ra, 60_000));
       // A 4xx other than 408/429 will not get better by asking again (wrong URL, revoked hook).
       if (res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 408 && res.statusCode !== 429) break;
     } catch (e) {

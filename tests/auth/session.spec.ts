@@ -56,7 +56,7 @@ test.describe('with the saved admin session', () => {
 
       await test.step(`the session has at least SESSION_MIN_HOURS (${target.sessionMinHours} h) left`, async () => {
         const s = await getSession(target, sessionTokenHeader(await context.cookies(), target.appUrl));
-        expect(s.status, 'GET /api/auth/get-session answers 200 for the new context').toBe(200);
+        expect(s.status, 'get-session answers 200 for the new context').toBe(200);
         expect(s.session?.expiresAt, 'get-session names the session and its expiry (session.expiresAt) for the new context').toBeDefined();
         const left = s.session!.expiresAt! - Date.now();
         test.info().annotations.push({ type: 'session expires in', description: span(left) });
