@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuthEnv } from './config.ts';
 import { createPool, ensureSchema, generateSigningJwk, hashSeedPasswords, loadInstance, seedUsers } from './db.ts';
-import type { createLoginUi } from './login-ui.ts';
+import type { createLoginUi } from './login-ui/index.ts';
 import type { Ctx } from './types.ts';
 
 export interface AuthApp {
@@ -26,7 +26,7 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
   const hashes = hashSeedPasswords(env.users).finally(() => mark('hashesMs'));
   hashes.catch(() => undefined);
   // oidc-provider's module graph loads while the database work below waits on the network.
-  const modules = Promise.all([import('./provider.ts'), import('./login-ui.ts')]).finally(() => mark('modulesMs'));
+  const modules = Promise.all([import('./provider.ts'), import('./login-ui/index.ts')]).finally(() => mark('modulesMs'));
   modules.catch(() => undefined);
   // A new database (every stack's cold start) needs an RS256 signing key, and generating one takes 0.1-0.5 s:
   // it runs on the thread pool from the start, while the modules load and the database comes up. A database
