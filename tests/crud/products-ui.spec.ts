@@ -47,6 +47,8 @@ test('the products list shows the reference columns and every bot this test crea
 test('create, view, update and delete GadgetBots of every type through the UI', { tag: '@smoke' },
   async ({ page, products, newBot, botDetail, botEdit, bots, api, target }) => {
     await label({ feature: 'Products UI', story: 'create, view, update, delete through the screens, every type', severity: 'critical' });
+    // Five screens per bot type, three types: a minute on a busy machine, so more than the default minute.
+    test.setTimeout(180_000);
     const made: Array<Expected & { id: string }> = [];
 
     for (const type of BOT_TYPE_IDS) {
