@@ -1,19 +1,20 @@
 // oidc-provider configured to look like Zitadel from outside: Zitadel's endpoint paths, one public PKCE
 // client (the GadgetBot app), Zitadel's role claims, implicit consent for the first-party client, and every
-// authorization passing through the Login V2 UI (login-ui.ts), as with ZITADEL_..._LOGINV2_REQUIRED=true.
+// authorization passing through the Login V2 UI (login-ui/), as with ZITADEL_..._LOGINV2_REQUIRED=true. The hooks it
+// calls into (accounts, consent, policy, errors, sign-out) are in provider-hooks.ts.
 import { randomBytes } from 'node:crypto';
-import { Provider, interactionPolicy } from 'oidc-provider';
+import { Provider } from 'oidc-provider';
 import type pg from 'pg';
 import { pgAdapterFactory } from './adapter.ts';
 import type { AuthEnv } from './config.ts';
-import { userById, type Instance, type UserRow } from './db.ts';
-import { errorPage, loggedOutPage, logoutConfirmPage } from './html.ts';
-import type { Ctx, GrantLike, ProviderLike } from './types.ts';
+import type { Instance } from './db.ts';
+import { loggedOutPage } from './html.ts';
+import { findAccountIn, loadExistingGrant, loginV2Policy, logoutSource, projectRolesClaim, renderErrorWith, ROLES_CLAIM } from './provider-hooks.ts';
+import type { Ctx, ProviderLike } from './types.ts';
 
 export const ROLES_SCOPE = 'urn:zitadel:iam:org:projects:roles';
 export const METADATA_SCOPE = 'urn:zitadel:iam:user:metadata';
-export const ROLES_CLAIM = 'urn:zitadel:iam:org:project:roles';
-export const projectRolesClaim = (projectId: string) => `urn:zitadel:iam:org:project:${projectId}:roles`;
+export { projectRolesClaim, ROLES_CLAIM } from './provider-hooks.ts';
 
 export const SESSION_TTL = 12 * 60 * 60;
 export const INTERACTION_TTL = 60 * 60;
@@ -46,52 +47,12 @@ export interface ProviderDeps {
   log(event: Record<string, unknown>): void;
 }
 
-function epoch(d: Date): number {
-  return Math.floor(d.getTime() / 1000);
-}
-
-function claimsOf(u: UserRow, deps: ProviderDeps): Record<string, unknown> {
-  const claims: Record<string, unknown> = {
-    sub: u.id,
-    name: u.display_name,
-    given_name: u.given_name,
-    family_name: u.family_name,
-    preferred_username: u.login_name,
-    locale: 'en',
-    updated_at: epoch(u.updated_at),
-    email: u.email,
-    email_verified: u.email_verified,
-  };
-  if (u.roles.length) {
-    // Zitadel's shape: {"<role>": {"<orgId>": "<orgDomain>"}}; absent altogether for a user without roles.
-    const roles = Object.fromEntries(u.roles.map((r) => [r, { [deps.instance.orgId]: deps.orgDomain }]));
-    claims[ROLES_CLAIM] = roles;
-    claims[projectRolesClaim(deps.instance.projectId)] = roles;
-  }
-  return claims;
-}
-
-export function createProvider(deps: ProviderDeps): ProviderLike {
-  const { env, pool, instance, log } = deps;
+/** The GadgetBot app's registration: a public web client with PKCE, as the app is registered in Zitadel. */
+function appClient(env: AuthEnv): Record<string, unknown> {
   const basic = env.faults.has('auth-method-basic');
   const redirectUri = env.faults.has('redirect-uri-unregistered')
     ? `${env.appUrl}/api/auth/callback/other`
     : `${env.appUrl}/api/auth/callback/zitadel`;
-  const rolesClaims = [ROLES_CLAIM, projectRolesClaim(instance.projectId)];
-  // Fault `no-pkce` (app and auth together): the public client no longer has to send a code_challenge. A
-  // request that does send one is still checked.
-  const pkceOptional = env.faults.has('no-pkce');
-
-  // Login V2 is required: even with a live SSO session the browser visits the login UI, which then carries
-  // on without asking anything. prompt=none never interacts, so a silent request still works.
-  const policy = interactionPolicy.base();
-  policy.get('login').checks.add(
-    new interactionPolicy.Check('login_ui', 'authorization requests pass through the Login V2 UI', (ctx: Ctx) =>
-      !ctx.oidc!.result && !ctx.oidc!.prompts.has('none'),
-    ),
-  );
-  policy.add(new interactionPolicy.Prompt({ name: 'select_account', requestable: true }));
-
   const client: Record<string, unknown> = {
     client_id: env.clientId,
     client_name: 'GadgetBot',
@@ -108,10 +69,68 @@ export function createProvider(deps: ProviderDeps): ProviderLike {
   };
   // A secret nobody knows: with the fault on, the app's secret-less token exchange must fail.
   if (basic) client.client_secret = randomBytes(32).toString('base64url');
+  return client;
+}
 
-  const configuration = {
+function features(deps: ProviderDeps): Record<string, unknown> {
+  return {
+    devInteractions: { enabled: false },
+    introspection: {
+      enabled: true,
+      allowedPolicy: async (ctx: Ctx, c: { clientAuthMethod: string; clientId: string }, token: { clientId: string }) =>
+        !(c.clientAuthMethod === 'none' && token.clientId !== ctx.oidc!.client!.clientId),
+    },
+    revocation: {
+      enabled: true,
+      allowedPolicy: async (_ctx: Ctx, c: { clientId: string }, token: { clientId: string }) => token.clientId === c.clientId,
+    },
+    userinfo: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      logoutSource: (ctx: Ctx, form: string) => logoutSource(ctx, form, deps),
+      postLogoutSuccessSource: async (ctx: Ctx) => {
+        ctx.type = 'html';
+        ctx.body = loggedOutPage();
+      },
+    },
+  };
+}
+
+function ttl(): Record<string, unknown> {
+  return {
+    AccessToken: 12 * 60 * 60,
+    AuthorizationCode: 60,
+    IdToken: 12 * 60 * 60,
+    Interaction: INTERACTION_TTL,
+    Session: SESSION_TTL,
+    Grant: 90 * 24 * 60 * 60,
+    ClientCredentials: 10 * 60,
+    DeviceCode: 10 * 60,
+    BackchannelAuthenticationRequest: 10 * 60,
+    PreAuthorizedCode: 10 * 60,
+    RefreshToken: (
+      ctx: Ctx | undefined,
+      token: { isSenderConstrained(): boolean },
+      c: { applicationType: string; clientAuthMethod: string },
+    ) => {
+      const rotated = ctx?.oidc?.entities.RotatedRefreshToken as { remainingTTL: number } | undefined;
+      // A rotated public-client refresh token keeps the original expiry (no endless extension by rotation).
+      if (rotated && c.applicationType === 'web' && c.clientAuthMethod === 'none' && !token.isSenderConstrained())
+        return rotated.remainingTTL;
+      return 30 * 24 * 60 * 60;
+    },
+  };
+}
+
+function configuration(deps: ProviderDeps): Record<string, unknown> {
+  const { env, pool, instance } = deps;
+  const rolesClaims = [ROLES_CLAIM, projectRolesClaim(instance.projectId)];
+  // Fault `no-pkce` (app and auth together): the public client no longer has to send a code_challenge. A
+  // request that does send one is still checked.
+  const pkceOptional = env.faults.has('no-pkce');
+  return {
     adapter: pgAdapterFactory(pool),
-    clients: [client],
+    clients: [appClient(env)],
     jwks: { keys: [instance.signingJwk] },
     cookies: {
       keys: instance.cookieKeys,
@@ -136,96 +155,26 @@ export function createProvider(deps: ProviderDeps): ProviderLike {
     responseTypes: ['code'],
     pkce: { required: (_ctx: Ctx, c: { clientAuthMethod: string }) => !pkceOptional && c.clientAuthMethod === 'none' },
     enabledJWA: { idTokenSigningAlgValues: ['RS256'] },
-    features: {
-      devInteractions: { enabled: false },
-      introspection: {
-        enabled: true,
-        allowedPolicy: async (ctx: Ctx, c: { clientAuthMethod: string; clientId: string }, token: { clientId: string }) =>
-          !(c.clientAuthMethod === 'none' && token.clientId !== ctx.oidc!.client!.clientId),
-      },
-      revocation: {
-        enabled: true,
-        allowedPolicy: async (_ctx: Ctx, c: { clientId: string }, token: { clientId: string }) => token.clientId === c.clientId,
-      },
-      userinfo: { enabled: true },
-      rpInitiatedLogout: {
-        enabled: true,
-        logoutSource: (ctx: Ctx, form: string) => logoutSource(ctx, form, deps),
-        postLogoutSuccessSource: async (ctx: Ctx) => {
-          ctx.type = 'html';
-          ctx.body = loggedOutPage();
-        },
-      },
-    },
+    features: features(deps),
     interactions: {
-      policy,
+      policy: loginV2Policy(),
       url: async (_ctx: Ctx, interaction: { uid: string }) =>
         env.faults.has('login-v1')
           ? `/ui/login/login?authRequestID=${encodeURIComponent(interaction.uid)}`
           : `/ui/v2/login/login?authRequest=${encodeURIComponent(interaction.uid)}`,
     },
-    async findAccount(_ctx: Ctx, sub: string) {
-      const u = await userById(pool, sub);
-      if (!u) return undefined;
-      return { accountId: u.id, claims: async () => claimsOf(u, deps) };
-    },
-    // Consent is implicit for this first-party client, as Zitadel does for its own projects' apps.
-    async loadExistingGrant(ctx: Ctx) {
-      const oidc = ctx.oidc!;
-      const clientId = oidc.client!.clientId;
-      const accountId = oidc.session.accountId!;
-      const grantId = (oidc.result as { consent?: { grantId?: string } } | undefined)?.consent?.grantId
-        ?? oidc.session.grantIdFor(clientId);
-      let grant: GrantLike | undefined = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
-      if (grant && (grant.accountId !== accountId || grant.clientId !== clientId)) grant = undefined;
-      grant ??= new oidc.provider.Grant({ accountId, clientId });
-      if (oidc.params.scope) grant.addOIDCScope(oidc.params.scope);
-      await grant.save();
-      return grant;
-    },
+    findAccount: findAccountIn(deps),
+    loadExistingGrant,
     clientBasedCORS: (_ctx: Ctx, origin: string, c: { redirectUris: string[] }) =>
       c.redirectUris.some((u) => URL.parse(u)?.origin === origin),
-    renderError: async (ctx: Ctx, out: Record<string, string>, error: Error) => {
-      ctx.type = 'html';
-      const description = out.error_description ?? '';
-      if (out.error === 'invalid_redirect_uri' || /redirect_uri did not match/.test(description)) {
-        ctx.body = errorPage({
-          title: 'Error',
-          message: 'redirect_uri does not match any of the redirect URIs registered for this client',
-          detail:
-            'The requested redirect_uri is missing in the client configuration. If you have any questions, you may contact the administrator of the application.',
-        });
-        return;
-      }
-      if (!(error as { expose?: boolean }).expose) log({ event: 'render_error', error: out.error, status: ctx.status });
-      ctx.body = errorPage({ title: 'Error', message: description || out.error || 'Something went wrong', detail: out.error });
-    },
-    ttl: {
-      AccessToken: 12 * 60 * 60,
-      AuthorizationCode: 60,
-      IdToken: 12 * 60 * 60,
-      Interaction: INTERACTION_TTL,
-      Session: SESSION_TTL,
-      Grant: 90 * 24 * 60 * 60,
-      ClientCredentials: 10 * 60,
-      DeviceCode: 10 * 60,
-      BackchannelAuthenticationRequest: 10 * 60,
-      PreAuthorizedCode: 10 * 60,
-      RefreshToken: (
-        ctx: Ctx | undefined,
-        token: { isSenderConstrained(): boolean },
-        c: { applicationType: string; clientAuthMethod: string },
-      ) => {
-        const rotated = ctx?.oidc?.entities.RotatedRefreshToken as { remainingTTL: number } | undefined;
-        // A rotated public-client refresh token keeps the original expiry (no endless extension by rotation).
-        if (rotated && c.applicationType === 'web' && c.clientAuthMethod === 'none' && !token.isSenderConstrained())
-          return rotated.remainingTTL;
-        return 30 * 24 * 60 * 60;
-      },
-    },
+    renderError: renderErrorWith(deps.log),
+    ttl: ttl(),
   };
+}
 
-  const provider = new Provider(env.authUrl, configuration) as ProviderLike;
+export function createProvider(deps: ProviderDeps): ProviderLike {
+  const { env, log } = deps;
+  const provider = new Provider(env.authUrl, configuration(deps)) as ProviderLike;
   // Behind the edge: the public scheme and host come from X-Forwarded-Proto / X-Forwarded-Host.
   provider.proxy = true;
 
@@ -240,36 +189,4 @@ export function createProvider(deps: ProviderDeps): ProviderLike {
       void deps.endLoginSessions(c).catch((e: Error) => log({ event: 'end_login_sessions_failed', message: e.message }));
   });
   return provider;
-}
-
-/**
- * Zitadel signs out without a question when the RP proves who it is (valid id_token_hint) and names a
- * registered post-logout URI; everyone else gets a small confirmation page.
- */
-async function logoutSource(ctx: Ctx, form: string, deps: ProviderDeps): Promise<void> {
-  const oidc = ctx.oidc!;
-  const target = oidc.params.post_logout_redirect_uri;
-  if (oidc.entities.IdTokenHint && oidc.client && target) {
-    const { session, provider } = oidc;
-    for (const { grantId, persistsLogout } of Object.values(session.authorizations ?? {})) {
-      if (!grantId || persistsLogout) continue;
-      await Promise.all([
-        provider.AccessToken.revokeByGrantId(grantId),
-        provider.RefreshToken.revokeByGrantId(grantId),
-        provider.AuthorizationCode.revokeByGrantId(grantId),
-        provider.Grant.adapter.destroy(grantId),
-      ]);
-    }
-    await session.destroy();
-    ctx.cookies.set(provider.cookieName('session'), null, { httpOnly: true, sameSite: 'lax' });
-    await deps.endLoginSessions(ctx);
-    const to = new URL(target);
-    if (oidc.params.state !== undefined) to.searchParams.set('state', oidc.params.state);
-    deps.log({ event: 'end_session', confirmation: false });
-    ctx.status = 302;
-    ctx.redirect(to.href);
-    return;
-  }
-  ctx.type = 'html';
-  ctx.body = logoutConfirmPage({ form, host: ctx.host });
 }
