@@ -4,6 +4,7 @@
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import type { Target } from './config.ts';
 import { describeNetError, dispatcherFor } from './http.ts';
+import { parseRetryAfter, retryAfterMs } from './retry-after.ts';
 
 export type DeploymentStatus = 'queued' | 'in_progress' | 'finished' | 'failed' | 'cancelled-by-user';
 export type FinalStatus = 'finished' | 'failed' | 'cancelled-by-user';
@@ -77,15 +78,8 @@ interface Answer {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Retry-After is either delta-seconds or an HTTP date; unparseable → undefined. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
-  const v = Array.isArray(value) ? value[0] : value;
-  if (v === undefined || v.trim() === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v.trim()) * 1000);
-  const at = Date.parse(v);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
-}
+/** Retry-After is either delta-seconds or an HTTP date; unparseable → undefined (the suite's one parser). */
+export { parseRetryAfter };
 
 export class CoolifyClient {
   readonly baseUrl: string;
@@ -161,7 +155,7 @@ export class CoolifyClient {
     for (let attempt = 0; ; attempt++) {
       const a = await this.#once(method, path, auth);
       if (a.status === 429) {
-        const wait = parseRetryAfter(a.headers['retry-after']) ?? 1000;
+        const wait = retryAfterMs(a.headers) ?? 1000;
         if (attempt >= this.#maxRetries) {
           throw new CoolifyError(
             `${method} ${path}: 429 Too Many Requests after ${attempt + 1} attempts (deployment queue full?)`,

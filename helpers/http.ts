@@ -5,6 +5,7 @@ import { rootCertificates } from 'node:tls';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { Target } from './config.ts';
 import { lookupFor } from './dns.ts';
+import { retryAfterMs } from './retry-after.ts';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 export const HEADERS_TIMEOUT_MS = 15_000;
@@ -127,7 +128,7 @@ function safeUrl(url: string): string {
 }
 
 /**
- * `request`, waiting out a 429 as the server asks (Better Auth's X-Retry-After or Retry-After, in seconds; each
+ * `request`, waiting out a 429 as the server asks (helpers/retry-after.ts: Better Auth's X-Retry-After, else Retry-After; each
  * wait at most `maxWaitMs`, 1 s when neither says) at most `waits` times. Better Auth rate-limits per client IP,
  * so a 429 is the suite's own pace, not a finding. Returns the last answer: still 429 if the limit outlasted it.
  */
@@ -137,8 +138,8 @@ export async function requestPastRateLimit(
   for (let waited = 0; ; waited++) {
     const res = await request(t, url, init);
     if (res.status !== 429 || waited >= (opts.waits ?? 3)) return res;
-    const ra = Number(header(res, 'x-retry-after') ?? header(res, 'retry-after'));
-    await new Promise((r) => setTimeout(r, Math.min(opts.maxWaitMs ?? 15_000, Number.isFinite(ra) && ra > 0 ? ra * 1000 : 1000)));
+    const ra = retryAfterMs(res.headers);
+    await new Promise((r) => setTimeout(r, Math.min(opts.maxWaitMs ?? 15_000, ra && ra > 0 ? ra : 1000)));
   }
 }
 

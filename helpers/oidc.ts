@@ -1,9 +1,12 @@
 // OIDC-level checks of the auth host: discovery as a real relying party sees it (openid-client with the
 // target's resolver and trust store), the JWKS, and whether sign-in really goes through Login V2.
+import { compactVerify, createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors } from 'jose';
 import * as client from 'openid-client';
 import { fetch as undiciFetch } from 'undici';
 import type { Target } from './config.ts';
-import { dispatcherFor, header, headerList, request, requestPastRateLimit, type Response } from './http.ts';
+import { authorizeUrlOf, startSignInOverHttp } from './better-auth.ts';
+import { CookieJar } from './cookies.ts';
+import { dispatcherFor, header, request, type Response } from './http.ts';
 
 /** A fetch for openid-client that goes through the target's dispatcher (DNS_SERVERS, CA_FILE). */
 export function fetchFor(t: Target): client.CustomFetch {
@@ -101,23 +104,12 @@ export interface LoginV2Probe {
   problem?: string;
 }
 
-function cookiesFrom(res: Response): [string, string][] {
-  return headerList(res, 'set-cookie').map((c) => c.split(';')[0]).map((kv) => {
-    const i = kv.indexOf('=');
-    return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as [string, string];
-  }).filter(([k]) => k);
-}
-
 /**
- * POST /api/auth/sign-in/social as the app's login button does, waiting out Better Auth's sign-in rate limit
- * (3 per 10 s per client IP in production); a response that is still 429 is returned as such.
+ * POST /api/auth/sign-in/social as the app's login button does (helpers/better-auth.ts `startSignInOverHttp`, which
+ * waits out the sign-in rate limit and notes each request in the sign-in ledger). Kept for old call sites.
  */
 export function startSocialSignIn(t: Target, callbackURL: string): Promise<Response> {
-  return requestPastRateLimit(t, `${t.appUrl}/api/auth/sign-in/social`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', origin: t.appUrl },
-    body: JSON.stringify({ provider: 'zitadel', callbackURL }),
-  }, { maxWaitMs: 12_000 });
+  return startSignInOverHttp(t, callbackURL);
 }
 
 /**
@@ -128,10 +120,9 @@ export function startSocialSignIn(t: Target, callbackURL: string): Promise<Respo
 export async function probeLoginV2(t: Target, opts: { maxHops?: number; callbackURL?: string } = {}): Promise<LoginV2Probe> {
   const appHost = new URL(t.appUrl).host;
   const authHost = new URL(t.authUrl).host;
-  const signIn = await startSocialSignIn(t, opts.callbackURL ?? '/admin');
+  const signIn = await startSignInOverHttp(t, opts.callbackURL ?? '/admin', { what: 'Login V2 probe' });
   const base: LoginV2Probe = { signInStatus: signIn.status, authorizeParams: {}, hops: [], finalUrl: '', finalStatus: 0, landedOn: '', loginV2: false };
-  let authorizeUrl: string | undefined;
-  try { authorizeUrl = (JSON.parse(signIn.body) as { url?: string }).url; } catch { /* below */ }
+  const authorizeUrl = authorizeUrlOf(signIn);
   if (signIn.status === 429)
     return { ...base, problem: `${appHost}: POST /api/auth/sign-in/social stayed rate limited (429) after waiting out its Retry-After: no authorize URL to follow` };
   if (signIn.status !== 200 || !authorizeUrl)
@@ -142,23 +133,16 @@ export async function probeLoginV2(t: Target, opts: { maxHops?: number; callback
   if (au.host !== authHost)
     return { ...base, problem: `${appHost}: authorize URL points at ${au.host}, expected the auth host ${authHost}` };
 
-  const jar = new Map<string, Map<string, string>>();
+  const jars = new Map<string, CookieJar>();
   let url = authorizeUrl;
   let last: Response | undefined;
   const maxHops = opts.maxHops ?? 6;
   for (let i = 0; i <= maxHops; i++) {
     const u = new URL(url);
-    const cookies = jar.get(u.host);
-    last = await request(t, url, {
-      headers: { accept: 'text/html' },
-      cookie: cookies?.size ? [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') : undefined,
-    });
-    const set = cookiesFrom(last);
-    if (set.length) {
-      const m = jar.get(u.host) ?? new Map<string, string>();
-      for (const [k, v] of set) m.set(k, v);
-      jar.set(u.host, m);
-    }
+    const jar = jars.get(u.host) ?? new CookieJar();
+    jars.set(u.host, jar);
+    last = await request(t, url, { headers: { accept: 'text/html' }, cookie: jar.header() || undefined });
+    jar.apply(last.headers['set-cookie']);
     const location = header(last, 'location');
     base.hops.push({ url: redactQuery(url), status: last.status, location: location ? redactQuery(new URL(location, url).toString()) : undefined });
     if (last.status < 300 || last.status >= 400 || !location) break;
@@ -189,4 +173,106 @@ function redactQuery(url: string): string {
     for (const k of [...u.searchParams.keys()]) u.searchParams.set(k, '…');
     return u.toString().replace(/%E2%80%A6/g, '…');
   } catch { return url; }
+}
+
+// ------------------------------------------------------------------------ Zitadel directly (no app sign-in spent)
+
+/** What an authorize request at Zitadel needs, learnt from the app's own authorize URL (all public values). */
+export interface AuthorizeTemplate { authorizationEndpoint: string; clientId: string; redirectUri: string; scope: string }
+
+/** A fresh authorize request with the suite's own state, nonce and PKCE pair (the verifier stays in memory). */
+export interface DirectAuthorize { url: string; state: string; nonce: string; codeVerifier: string }
+
+export async function directAuthorize(tpl: AuthorizeTemplate, opts: { prompt?: string } = {}): Promise<DirectAuthorize> {
+  const codeVerifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const u = new URL(tpl.authorizationEndpoint);
+  u.search = new URLSearchParams({
+    response_type: 'code', client_id: tpl.clientId, redirect_uri: tpl.redirectUri,
+    // Not offline_access: the suite needs no refresh token and leaves none behind.
+    scope: tpl.scope.split(/\s+/).filter((s) => s && s !== 'offline_access').join(' '),
+    state, nonce, code_challenge: await client.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256',
+    ...(opts.prompt ? { prompt: opts.prompt } : {}),
+  }).toString();
+  return { url: u.toString(), state, nonce, codeVerifier };
+}
+
+/** The token endpoint's answer to a code (public client, PKCE): status and the id_token when there is one. */
+export async function exchangeCode(
+  t: Target, tokenEndpoint: string, tpl: AuthorizeTemplate, code: string, codeVerifier: string,
+): Promise<{ status: number; idToken?: string; error?: string }> {
+  const res = await request(t, tokenEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: tpl.redirectUri, client_id: tpl.clientId, code_verifier: codeVerifier }).toString(),
+  });
+  let body: { id_token?: unknown; error?: unknown; error_description?: unknown } = {};
+  try { body = JSON.parse(res.body); } catch { /* not JSON */ }
+  return {
+    status: res.status,
+    ...(typeof body.id_token === 'string' ? { idToken: body.id_token } : {}),
+    ...(body.error ? { error: `${String(body.error)}${body.error_description ? `: ${String(body.error_description)}` : ''}` } : {}),
+  };
+}
+
+export interface IdTokenVerdict {
+  problems: string[];
+  /** Public facts for the report: header alg/kid, iss, aud, lifetime. Never the token or its claims about the user. */
+  facts: Record<string, string>;
+}
+
+/**
+ * Verifies an id_token as OIDC Core 3.1.3.7 asks a relying party to: a signature by a key the published JWKS holds,
+ * with an alg discovery advertises; iss = the discovery issuer; aud names the client (and azp does, when there are
+ * several audiences); exp in the future; the nonce the authorize request sent. One problem line per failed rule.
+ */
+export async function verifyIdToken(
+  t: Target, idToken: string, expected: { discovery: Record<string, unknown>; clientId: string; nonce: string; now?: number },
+): Promise<IdTokenVerdict> {
+  const problems: string[] = [];
+  const facts: Record<string, string> = {};
+  const now = (expected.now ?? Date.now()) / 1000;
+  const header = decodeProtectedHeader(idToken);
+  const claims = decodeJwt(idToken);
+  facts.alg = String(header.alg); facts.kid = String(header.kid ?? '(none)');
+  const advertised = expected.discovery.id_token_signing_alg_values_supported;
+  const algs = Array.isArray(advertised) ? advertised.map(String) : [];
+  if (!algs.includes(String(header.alg)))
+    problems.push(`the id_token is signed with ${String(header.alg)}, which discovery does not advertise (id_token_signing_alg_values_supported: ${JSON.stringify(advertised ?? null)})`);
+  const jwksUri = String(expected.discovery.jwks_uri ?? '');
+  const jwksRes = await request(t, jwksUri, { headers: { accept: 'application/json' } });
+  let jwks: { keys?: { kid?: string }[] } = {};
+  try { jwks = JSON.parse(jwksRes.body); } catch { /* below */ }
+  if (jwksRes.status !== 200 || !Array.isArray(jwks.keys)) problems.push(`the JWKS ${jwksUri} answered ${jwksRes.status} without a key list: no id_token can be verified`);
+  else {
+    try {
+      await compactVerify(idToken, createLocalJWKSet(jwks as Parameters<typeof createLocalJWKSet>[0]), { algorithms: [String(header.alg)] });
+      facts.signature = 'verified against the published JWKS';
+    } catch (e) {
+      const kids = jwks.keys.map((k) => k.kid ?? '(no kid)').join(', ');
+      problems.push(e instanceof errors.JWKSNoMatchingKey
+        ? `the id_token's signing key (kid ${facts.kid}) is not in the published JWKS (kids: ${kids}): relying parties cannot verify it (a key rotated without publishing, or a foreign key)`
+        : `the id_token's signature does not verify against the published JWKS (kid ${facts.kid}; ${(e as Error).message})`);
+    }
+  }
+  const iss = String(expected.discovery.issuer ?? '');
+  facts.iss = String(claims.iss);
+  if (claims.iss !== iss) problems.push(`the id_token's iss is "${String(claims.iss)}", expected the discovery issuer "${iss}"`);
+  const aud = Array.isArray(claims.aud) ? claims.aud.map(String) : claims.aud === undefined ? [] : [String(claims.aud)];
+  facts.aud = aud.join(', ');
+  if (!aud.includes(expected.clientId)) problems.push(`the id_token's aud is [${aud.join(', ')}], which does not name the client ${expected.clientId}: it was issued for someone else`);
+  else if (aud.length > 1 && claims.azp !== expected.clientId)
+    problems.push(`the id_token names ${aud.length} audiences [${aud.join(', ')}] but its azp is ${claims.azp === undefined ? 'missing' : `"${String(claims.azp)}"`} (expected the client ${expected.clientId}): the party it was issued to cannot be told`);
+  if (typeof claims.exp !== 'number') problems.push('the id_token has no exp');
+  else {
+    facts.expiresIn = `${Math.round(claims.exp - now)} s`;
+    if (claims.exp <= now - 30) problems.push(`the id_token expired ${Math.round(now - claims.exp)} s before it was received (exp in the past)`);
+  }
+  if (typeof claims.iat === 'number' && claims.iat > now + 60) problems.push(`the id_token's iat is ${Math.round(claims.iat - now)} s in the future`);
+  if (claims.nonce !== expected.nonce)
+    problems.push(claims.nonce === undefined
+      ? 'the id_token carries no nonce although the authorize request sent one: a replayed id_token would be accepted'
+      : 'the id_token carries a different nonce than the authorize request sent: it was not issued for this sign-in (replay)');
+  return { problems, facts };
 }

@@ -3,6 +3,7 @@
 // (outages/summarize) so it can be checked on hand-built samples.
 import { request as undiciRequest, type Dispatcher } from 'undici';
 import { describeNetError } from './http.ts';
+import { retryAfterMs } from './retry-after.ts';
 
 export interface ProbeEndpoint {
   name: string;
@@ -140,9 +141,9 @@ export function startProbe(opts: ProbeOptions): Probe {
       status = res.statusCode;
       const body = await res.body.text();
       if (status === 429) {
-        const ra = Array.isArray(res.headers['retry-after']) ? res.headers['retry-after'][0] : res.headers['retry-after'];
-        const sec = ra !== undefined && /^\d+(\.\d+)?$/.test(ra.trim()) ? Number(ra) : undefined;
-        const backoffMs = Math.min(maxBackoffMs, sec !== undefined ? Math.round(sec * 1000) : 1000);
+        const waitMs = retryAfterMs(res.headers);
+        const sec = waitMs !== undefined ? Math.round(waitMs / 100) / 10 : undefined;
+        const backoffMs = Math.min(maxBackoffMs, waitMs ?? 1000);
         return {
           sample: { endpoint: ep.name, t, status, latencyMs: latency(), ok: false, throttled: true, error: `HTTP 429 rate limited${sec !== undefined ? ` (Retry-After ${sec} s)` : ''}` },
           backoffMs,

@@ -1,52 +1,71 @@
-// Sign-out must end the session on the server, not only drop the cookie; signing in again afterwards
-// goes through Zitadel's remembered session or its account picker.
+// Sign-out must end the caller's session on the server (not only drop the cookie) and nobody else's; signing in
+// again afterwards goes through Zitadel's remembered session or its account picker. Every session here is made
+// by this test, so the verdict is the same in any order and with any number of workers: the setup's saved
+// sessions, which other tests use, are never signed out.
 import { test, expect } from '../../fixtures/test.ts';
-import { cookieHeaderFor, isSessionTokenCookie } from '../../fixtures/auth-state.ts';
-import { sessionUser, signInWithZitadel, signOut } from '../../fixtures/pages/index.ts';
+import { expectNoProblems } from '../../fixtures/journey.ts';
+import { signInWithZitadel, signOutViaUserMenu } from '../../fixtures/pages/index.ts';
+import { getSession, sessionTokenHeader, signOutOverHttp, type SessionView } from '../../helpers/better-auth.ts';
+import { EPIC, label } from '../../helpers/labels.ts';
 
-// These tests type passwords. Traces record typed values and request bodies, videos show the screen:
-// both stay off here, whatever the config says. The session is this test's own: signing out the shared
-// saved session would pull the rug from under the tests running beside it.
+// Passwords are typed here: no traces or videos.
 test.use({ trace: 'off', video: 'off', storageState: { cookies: [], origins: [] } });
 
-test('sign-out through the user menu ends the session on the server; signing in again works', { tag: '@smoke' },
-  async ({ page, context, target, urls, api, appLogin, adminLayout }) => {
-    await test.step('sign in', async () => {
-      await signInWithZitadel(page, urls, target.users.admin);
-      await expect(page).toHaveURL((u) => u.pathname === '/admin');
-    });
+const who = (v: SessionView) => (v.session ? `session ${v.session.id} of user ${v.session.userId}` : `no session (get-session HTTP ${v.status})`);
 
-    // Only the session token: the signed 5-minute cookie cache (better-auth.session_data) would answer
-    // for a while without asking the database, which is exactly what this check must not rely on.
-    const oldToken = api.withCookie(cookieHeaderFor((await context.storageState()).cookies, target.appUrl, isSessionTokenCookie));
-    const me = await sessionUser(page, target.appUrl);
+test('sign-out through the user menu ends the caller\'s session on the server, not another user\'s; signing in again works',
+  async ({ browser, page, context, target, urls, adminLayout }) => {
+    test.setTimeout(90_000);
+    await label({ epic: EPIC.auth, feature: 'Session', story: 'sign-out ends only the caller\'s session', severity: 'critical' });
+    const other = target.users.viewer ?? target.users.admin;
+    const otherRole = target.users.viewer ? 'viewer' : 'admin (a second session)';
+    const bystander = await browser.newContext();
+    try {
+      await test.step('admin signs in (this test\'s own session)', async () => {
+        await signInWithZitadel(page, urls, target.users.admin);
+        await expect(page, 'the admin lands on /admin').toHaveURL((u) => u.pathname === '/admin');
+      });
+      await test.step(`${otherRole} signs in in another browser (a session of its own)`, async () => {
+        const p = await bystander.newPage();
+        await signInWithZitadel(p, urls, other);
+      });
+      // Only the session tokens: the signed 5-minute cookie cache would answer without asking the database.
+      const adminToken = sessionTokenHeader(await context.cookies(), target.appUrl);
+      const otherToken = sessionTokenHeader(await bystander.cookies(), target.appUrl);
+      const before = { admin: await getSession(target, adminToken), other: await getSession(target, otherToken) };
+      expectNoProblems([
+        ...(before.admin.session ? [] : [`before sign-out the admin's fresh token names ${who(before.admin)}: nothing to sign out`]),
+        ...(before.other.session ? [] : [`before sign-out the ${otherRole}'s fresh token names ${who(before.other)}: nothing to compare with`]),
+      ], 'before sign-out both fresh session tokens name live sessions');
 
-    await test.step('before sign-out the token is a live session', async () => {
-      const before = await oldToken.session({ disableCookieCache: true });
-      expect(before.value, 'the fresh session token is not accepted by get-session').not.toBeNull();
-    });
+      await test.step('Sign Out from the user menu lands on /', async () => {
+        await signOutViaUserMenu(page, urls);
+        await expect(page, 'sign-out lands on /').toHaveURL((u) => u.pathname === '/');
+      });
+      const after = { admin: await getSession(target, adminToken), other: await getSession(target, otherToken) };
+      const problems: string[] = [];
+      if (after.admin.session)
+        problems.push(`after the admin signed out, the old admin token still names ${who(after.admin)} on the server: sign-out left the server session valid (only the cookie was cleared)`);
+      if (!after.other.session || after.other.session.id !== before.other.session!.id)
+        problems.push(`after the admin signed out, the ${otherRole}'s separate session ${before.other.session!.id} is gone (now: ${who(after.other)}): sign-out ended other sessions than the caller's`);
+      expectNoProblems(problems, `sign-out ends the admin's session on the server and leaves the ${otherRole}'s session alone`);
 
-    await test.step('Sign Out from the user menu lands on /', async () => {
-      await signOut(page, urls, me?.name || undefined);
-      await expect(page).toHaveURL((u) => u.pathname === '/');
-    });
-
-    await test.step('/admin asks for sign-in again', async () => {
-      await page.goto(`${target.appUrl}/admin`);
-      await expect(page).toHaveURL((u) => u.pathname === '/login' && u.searchParams.get('redirect') === '/admin');
-    });
-
-    await test.step('the OLD session token is rejected by get-session (a server-side end)', async () => {
-      const after = await oldToken.session({ disableCookieCache: true });
-      expect(after.status).toBe(200);
-      expect(after.value, 'sign-out left the server session valid: the old session token still works').toBeNull();
-    });
-
-    await test.step('sign in again: remembered Zitadel session or account picker', async () => {
-      const again = await signInWithZitadel(page, urls, target.users.admin);
-      test.info().annotations.push({ type: 'sign-in again', description: again.path });
-      await expect(page).toHaveURL((u) => u.pathname === '/admin');
-      await expect(adminLayout.header).toBeVisible();
-      await signOut(page, urls);
-    });
+      await test.step('/admin asks for sign-in again', async () => {
+        await page.goto(`${target.appUrl}/admin`);
+        await expect(page, '/admin sends a signed-out browser to /login?redirect=/admin').toHaveURL((u) => u.pathname === '/login' && u.searchParams.get('redirect') === '/admin');
+      });
+      await test.step('sign in again: remembered Zitadel session or account picker', async () => {
+        const again = await signInWithZitadel(page, urls, target.users.admin);
+        test.info().annotations.push({ type: 'sign-in again', description: again.path });
+        await expect(page, 'signing in again lands on /admin').toHaveURL((u) => u.pathname === '/admin');
+        await expect(adminLayout.header, 'the admin shell shows after signing in again').toBeVisible();
+      });
+    } finally {
+      // Leave no session of this test behind (over HTTP: the pages may be anywhere by now).
+      for (const c of [context, bystander]) {
+        const cookie = sessionTokenHeader(await c.cookies().catch(() => []), target.appUrl);
+        if (cookie) await signOutOverHttp(target, cookie).catch(() => undefined);
+      }
+      await bystander.close();
+    }
   });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestInfo } from '@playwright/test';
 import type { Target } from '../../helpers/config.ts';
-import { requestPastRateLimit } from '../../helpers/http.ts';
+import { getSession, type SessionIdentity } from '../../helpers/better-auth.ts';
 import { describeSummary, summarize, type ProbeResult } from '../../helpers/probe.ts';
 import { timelinePng, timelineSvg } from '../../helpers/timeline.ts';
 import { cookieHeaderFor, isSessionTokenCookie, readStorageState, storageStatePath, type Role } from '../../fixtures/auth-state.ts';
@@ -47,32 +47,16 @@ export function sessionCookieOf(t: Target, role: Role = 'admin'): string {
   return cookie;
 }
 
-export const GET_SESSION_PATH = '/api/auth/get-session?disableCookieCache=true';
-
-export interface SessionIdentity {
-  status: number;
-  /** A session the server accepted; ids only (never the token). */
-  sessionId?: string;
-  userId?: string;
-  userName?: string;
-}
-
-/** Parses a get-session answer into ids (never keeps the token that Better Auth also returns). */
-export function identityOf(status: number, body: string): SessionIdentity {
-  try {
-    const v = JSON.parse(body) as { session?: { id?: string; userId?: string }; user?: { id?: string; name?: string } } | null;
-    if (v && v.session?.id) return { status, sessionId: v.session.id, userId: v.user?.id ?? v.session.userId, userName: v.user?.name };
-  } catch { /* not JSON: no session */ }
-  return { status };
-}
+// get-session is asked through the suite's one Better Auth client (helpers/better-auth.ts).
+export { GET_SESSION_PATH, identityOf, type SessionIdentity } from '../../helpers/better-auth.ts';
 
 /**
  * The server's view of the cookie. A 429 (Better Auth's rate limiter, which the probe may have filled) is waited
  * out as its Retry-After says, up to three times: it says nothing about the session.
  */
 export async function sessionIdentity(t: Target, cookie: string): Promise<SessionIdentity> {
-  const res = await requestPastRateLimit(t, `${t.appUrl}${GET_SESSION_PATH}`, { headers: { accept: 'application/json' }, cookie, timeoutMs: 10_000 });
-  return identityOf(res.status, res.body);
+  const v = await getSession(t, cookie, { timeoutMs: 10_000 });
+  return v.session ? { status: v.status, sessionId: v.session.id, userId: v.session.userId, userName: v.user?.name } : { status: v.status };
 }
 
 /** Same session (same id, same user) as before? */
