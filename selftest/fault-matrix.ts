@@ -271,8 +271,8 @@ export const faultRows: MatrixRow[] = [
     workers: 1,
     note: 'the bot list (API and page) vs. oRPC\'s Origin check (a warning: the cookie stays SameSite=Lax)',
     mustFail: [
-      { title: T.apiCrud, message: re('^list does not show "[^"]+" \\((cleaning|gardening|security)\\)') },
-      { title: T.uiList, message: re('^the products list does not show "[^"]+"') },
+      { title: T.apiCrud, message: re('list does not show "[^"]+" \\((cleaning|gardening|security)\\)') },
+      { title: T.uiList, message: re('the products list does not show "[^"]+"') },
     ],
     mustWarn: [{ title: T.crossSite, message: re(`oRPC accepts cross-site Origin https://${APP}\\.evil\\.example:\\d+ .*the Origin check accepts look-alikes.*SameSite=Lax`) }],
     mustPass: [{ title: T.nonAdmin }, { title: T.apiAnon }],
@@ -284,8 +284,8 @@ export const faultRows: MatrixRow[] = [
     projects: ['setup', 'crud', 'auth'],
     note: 'the products page (one type missing) vs. Better Auth\'s trusted origins (a host-suffix look-alike passes the callbackURL check)',
     mustFail: [
-      { title: T.uiList, message: re('^the products list does not show "[^"]+" \\(security\\)') },
-      { title: T.externalCallback, message: re('^open redirect: Better Auth\'s callbackURL check \\(the one sign-in uses\\) accepted \\d+ of \\d+ external callbackURLs: [^\\n]*host-suffix'), hint: 'open-redirect' },
+      { title: T.uiList, message: re('the products list does not show "[^"]+" \\(security\\)') },
+      { title: T.externalCallback, message: re('open redirect: Better Auth\'s callbackURL check \\(the one sign-in uses\\) accepted \\d+ of \\d+ external callbackURLs: [^\\n]*host-suffix'), hint: 'open-redirect' },
     ],
     mustPass: [{ title: T.apiCrud }, { title: T.crossSite }],
     mustNotMention: [/non-admin|without a session|kept the row|cross-site request forgery: |with type \w+, but it was created as/i],
@@ -296,8 +296,8 @@ export const faultRows: MatrixRow[] = [
     projects: ['setup', 'crud'],
     note: 'the products page after a delete (the API forgets the bot) vs. the admin check on update and delete',
     mustFail: [
-      { title: T.uiCrud, message: re('^the products list keeps showing "[^"]+" after the delete dialog, a refetch and a reload, though getById no longer finds it') },
-      { title: T.nonAdmin, message: re('^a non-admin user could (update|delete) as gbv-viewer'), hint: 'no-admin-check' },
+      { title: T.uiCrud, message: re('the products list keeps showing "[^"]+" after the delete dialog, a refetch and a reload, though getById no longer finds it') },
+      { title: T.nonAdmin, message: re('a non-admin user could (update|delete) as gbv-viewer'), hint: 'no-admin-check' },
     ],
     mustPass: [{ title: T.apiCrud }, { title: T.apiAnon }],
     mustNotMention: [/without a session|kept the row|a non-admin user could create/i],
@@ -309,7 +309,7 @@ export const faultRows: MatrixRow[] = [
     note: 'blame by inference: a bot stored with the wrong type must not read as an authorization breach (the anonymous and non-admin checks compare their own before/after reads)',
     mustFail: [
       { title: T.apiCrud, message: re('with type cleaning, but it was created as (gardening|security)') },
-      { title: T.uiList, message: re('^the products list shows "[^"]+" with type cleaning, but it was created as (gardening|security)') },
+      { title: T.uiList, message: re('the products list shows "[^"]+" with type cleaning, but it was created as (gardening|security)') },
     ],
     mustPass: [{ title: T.apiAnon }, { title: T.nonAdmin }],
     mustNotMention: [/non-admin|authoriz|anonymous|without a session|kept the row/i],
@@ -333,7 +333,7 @@ export const faultRows: MatrixRow[] = [
     projects: ['setup', 'auth'],
     note: 'both lines of defence gone: a real cross-site page writes in the admin\'s name (a failure, not a warning)',
     mustFail: [
-      { title: T.crossSite, message: re('^cross-site request forgery: a page on http://127\\.0\\.0\\.1:\\d+ created "[^"]+" through the admin\'s session in Chromium') },
+      { title: T.crossSite, message: re('cross-site request forgery: a page on http://127\\.0\\.0\\.1:\\d+ created "[^"]+" through the admin\'s session in Chromium') },
       { title: T.securePrefix, message: re('SameSite=None') },
     ],
     mustPass: [{ title: T.adminRedirect }],
@@ -345,8 +345,8 @@ export const faultRows: MatrixRow[] = [
     projects: ['setup', 'crud'],
     note: 'an update landing in the wrong column vs. one read procedure open to anonymous callers',
     mustFail: [
-      { title: T.apiCrud, message: re('^update\'s answer shows "[^"]+" \\(\\w+\\) with battery life [\\d.]+ h, expected [\\d.]+ h') },
-      { title: T.apiAnon, message: re('^list without a session answered 200'), hint: 'no-session-check' },
+      { title: T.apiCrud, message: re('update\'s answer shows "[^"]+" \\(\\w+\\) with battery life [\\d.]+ h, expected [\\d.]+ h') },
+      { title: T.apiAnon, message: re('list without a session answered 200'), hint: 'no-session-check' },
     ],
     mustPass: [{ title: T.nonAdmin }, { title: T.uiList }],
     mustNotMention: [/non-admin|kept the row|(getById|create|update|deleteById|new) without a session answered 2/i],
@@ -360,7 +360,7 @@ export const faultRows: MatrixRow[] = [
     // missing second line of defence.
     mustWarn: [{ title: T.crossSite, message: re('^oRPC accepts cross-site Origin https://evil\\.example .*\\(no Origin check\\); browsers do not send the SameSite=Lax session cookie cross-site, so this is a missing second line of defence') }],
     mustFail: [
-      { title: T.apiCrud, message: re('^getById after update shows "[^"]+" \\(\\w+\\) with battery life [\\d.]+ h, expected [\\d.]+ h') },
+      { title: T.apiCrud, message: re('getById after update shows "[^"]+" \\(\\w+\\) with battery life [\\d.]+ h, expected [\\d.]+ h') },
       { title: T.uiCrud, message: re('the detail page shows [\\d.]+ hours after the update') },
     ],
     mustPass: [{ title: T.apiAnon }, { title: T.nonAdmin }],
