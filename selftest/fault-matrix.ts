@@ -333,7 +333,7 @@ export const faultRows: MatrixRow[] = [
     projects: ['setup', 'auth'],
     note: 'both lines of defence gone: a real cross-site page writes in the admin\'s name (a failure, not a warning)',
     mustFail: [
-      { title: T.crossSite, message: re('cross-site request forgery: a page on http://127\\.0\\.0\\.1:\\d+ created "[^"]+" through the admin\'s session in Chromium') },
+      { title: T.crossSite, message: re('cross-site request forgery: a page on another site \\(127\\.0\\.0\\.1:\\d+\\) created "[^"]+" through the admin\'s session in Chromium') },
       { title: T.securePrefix, message: re('SameSite=None') },
     ],
     mustPass: [{ title: T.adminRedirect }],
