@@ -9,12 +9,13 @@
 // `reports/history` between runs (actions/cache, see .github/workflows/smoke.yml) so trends and
 // "new failure / fixed" transitions survive; delete it to start the history afresh.
 //
-// Nothing here may print or embed a secret: the environment block takes describeTarget() (secrets-free by
-// contract) or, when the config does not load, a whitelist of URL/name variables only.
+// The target is read from the run's record (helpers/run-record.ts), which verdict.json names: its printable
+// part (describeTarget(), secrets-free by contract) fills the environment panel. Nothing here reads `.env` or
+// loads the config again. Without a record (shards merged on another machine) the panel shows the few
+// URL/name variables the environment carries.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
 
 // Allure 3.18's quality gate calls Iterator.prototype.toArray (Node 22+); on Node 20 `allure quality-gate`
 // would crash with a TypeError and fail every run. This is the standard method, added only when missing.
@@ -32,14 +33,6 @@ if (typeof IteratorPrototype.toArray !== 'function') {
 const here = new URL('.', import.meta.url);
 const reportsDir = resolve(process.env.GBV_REPORTS_DIR ?? 'reports');
 
-function readEnvFile(file) {
-  try {
-    return existsSync(file) ? parseDotenv(readFileSync(file)) : {};
-  } catch {
-    return {};
-  }
-}
-
 function readJson(file) {
   try {
     return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
@@ -48,14 +41,7 @@ function readJson(file) {
   }
 }
 
-// The target as the run saw it: the process env wins, then the embedded stack's last target, then .env.
-const targetEnv = {
-  ...readEnvFile(resolve('.env')),
-  ...readEnvFile(resolve('.stack', 'last-target.env')),
-  ...Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined)),
-};
-
-// The project's TypeScript helpers (diagnosis table, describeTarget) through tsx, so categories use the very
+// The project's diagnosis table through tsx, so categories use the very
 // same signatures as the verdict hint. A failure here degrades to plain-regex categories, never to no report.
 let tsImport;
 try {
@@ -72,40 +58,24 @@ async function helper(path) {
   }
 }
 const diagnosis = await helper('./helpers/diagnosis.ts');
-const configModule = await helper('./helpers/config.ts');
 
-const PRINTABLE = ['TARGET_NAME', 'APP_URL', 'AUTH_URL', 'DEPLOYER_URL', 'RUN_ID', 'CA_FILE'];
+const PRINTABLE = ['TARGET_NAME', 'APP_URL', 'AUTH_URL', 'DEPLOYER_URL', 'RUN_ID'];
 
+const verdict = readJson(join(reportsDir, 'verdict.json')) ?? {};
+// Only the printable part is kept: the record's redaction list is not this file's business.
+const recordTarget = typeof verdict.runRecord === 'string' ? readJson(verdict.runRecord)?.target : undefined;
+
+/** The printable target: the record's description, else the few printable variables of the environment. */
 function describe() {
-  if (configModule?.loadConfig && configModule?.describeTarget) {
-    // The report is built after the run: the embedded stack may be gone with its CA file. Variables the
-    // config rejects now (each problem line starts with the variable's name) are left out and named.
-    const env = { ...targetEnv };
-    const dropped = [];
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const d = configModule.describeTarget(configModule.loadConfig(env));
-        for (const k of dropped) if (PRINTABLE.includes(k) && targetEnv[k]) d[k] = `${targetEnv[k]} (no longer valid)`;
-        // loadConfig invents a run id when none is set: that would be the report's time, not the run's.
-        if (!targetEnv.RUN_ID) delete d.RUN_ID;
-        return d;
-      } catch (e) {
-        const names = (e?.problems ?? []).map((p) => String(p).split(/[\s:]/)[0]).filter((k) => k in env);
-        if (!names.length) break;
-        for (const k of names) {
-          delete env[k];
-          dropped.push(k);
-        }
-      }
-    }
-  }
+  if (recordTarget && typeof recordTarget === 'object') return { ...recordTarget };
   const out = {};
-  for (const k of PRINTABLE) if (targetEnv[k]) out[k] = targetEnv[k];
+  for (const k of PRINTABLE) if (process.env[k]) out[k] = process.env[k];
   return out;
 }
 
 function browserVersion() {
-  const candidates = [targetEnv.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean);
+  const chosen = recordTarget?.CHROMIUM_PATH;
+  const candidates = [chosen && chosen.startsWith('/') ? chosen : undefined, '/usr/bin/chromium-headless-shell', '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].filter(Boolean);
   for (const bin of candidates) {
     if (!existsSync(bin)) continue;
     try {
@@ -119,17 +89,16 @@ function browserVersion() {
 
 const pkg = readJson(new URL('./package.json', here)) ?? {};
 const playwrightPkg = readJson(new URL('./node_modules/@playwright/test/package.json', here)) ?? {};
-const verdict = readJson(join(reportsDir, 'verdict.json')) ?? {};
 // Optional, secrets-free facts other parts learn during the run (e.g. APP_VERSION, ZITADEL_VERSION, COOLIFY_VERSION).
 const extra = readJson(join(reportsDir, 'environment.json')) ?? {};
 
 const target = describe();
-const targetName = target.TARGET_NAME ?? verdict.targetName ?? targetEnv.TARGET_NAME ?? 'unconfigured target';
+const targetName = target.TARGET_NAME ?? verdict.targetName ?? 'unconfigured target';
 const runTime = (verdict.startedAt ? new Date(verdict.startedAt) : new Date()).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
 const variables = {
   ...target,
-  APP_VERSION: String(extra.APP_VERSION ?? targetEnv.APP_VERSION ?? 'unknown'),
+  APP_VERSION: String(extra.APP_VERSION ?? process.env.APP_VERSION ?? 'unknown'),
   SUITE_VERSION: `${pkg.name ?? 'gadgetbot-verify'} ${pkg.version ?? '?'}`,
   PLAYWRIGHT: playwrightPkg.version ?? 'unknown',
   BROWSER: browserVersion(),
@@ -156,6 +125,17 @@ const categoryOf = (d) => {
   return categoryNames.find((c) => fallbackPatterns[c].test(text));
 };
 
+// A warning (helpers/findings.ts) is a passed check with a missing second line of defence: its own category,
+// grouped by the warning's text. It is no failure, so the quality gate below never counts it.
+const warningCategory = {
+  id: 'gbv-warning',
+  name: 'warning',
+  matchers: (d) => !isProblem(d) && d.labels.some((l) => l.name === 'warning'),
+  groupBy: [{ label: 'warning' }],
+  groupByMessage: false,
+  expand: true,
+};
+
 const isSmoke = (tr) => (tr.labels ?? []).some((l) => l.name === 'tag' && String(l.value).replace(/^@/, '') === 'smoke');
 
 // `allure generate` into a folder that holds an earlier report writes the new one to <output>/awesome/ and
@@ -180,13 +160,16 @@ export default {
   historyPath: join(reportsDir, 'history', 'history.jsonl'),
   historyLimit: 50,
   variables,
-  categories: categoryNames.map((name) => ({
-    id: `gbv-${name.toLowerCase()}`,
-    name,
-    matchers: (d) => isProblem(d) && categoryOf(d) === name,
-    groupByMessage: true,
-    expand: true,
-  })),
+  categories: [
+    ...categoryNames.map((name) => ({
+      id: `gbv-${name.toLowerCase()}`,
+      name,
+      matchers: (d) => isProblem(d) && categoryOf(d) === name,
+      groupByMessage: true,
+      expand: true,
+    })),
+    warningCategory,
+  ],
   qualityGate: {
     rules: [{ id: 'smoke', maxFailures: 0, filter: isSmoke }],
   },

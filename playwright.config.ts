@@ -1,12 +1,16 @@
 // Projects: infra and db need no browser; setup signs in once per user, auth and crud reuse that session;
 // disruptive (redeploys, restarts) exists only when asked for, so a plain run can never break a deployment.
+// The target comes from the environment (bin/verify.ts loaded `.env` into it; global setup adds the embedded
+// stack's): this file reads no `.env`.
 import { defineConfig, devices, type PlaywrightTestConfig, type ReporterDescription } from '@playwright/test';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadDotenv } from './helpers/config.ts';
+import { generateRunId } from './helpers/config.ts';
 
 const ROOT = import.meta.dirname;
-loadDotenv(join(ROOT, '.env'));
+
+// One run id for the runner and every worker (test data names, the run record): decided here, where the
+// runner starts, and inherited by the workers, which load this file again with RUN_ID already set.
+if (!process.env.RUN_ID?.trim()) process.env.RUN_ID = generateRunId();
 
 /** `--project disruptive` / `--project=disruptive` on the command line (also globs naming it). */
 function disruptiveRequested(argv: string[]): boolean {
@@ -30,8 +34,8 @@ const reporters: ReporterDescription[] = [
   // PLAYWRIGHT_JSON_OUTPUT_NAME (self-tests) wins over the default file.
   ['json', process.env.PLAYWRIGHT_JSON_OUTPUT_NAME ? {} : { outputFile: join(reportsDir, 'results.json') }],
   ['junit', { outputFile: join(reportsDir, 'junit.xml') }],
+  ['./helpers/verdict-reporter.ts'],
 ];
-if (existsSync(join(ROOT, 'helpers', 'verdict-reporter.ts'))) reporters.push(['./helpers/verdict-reporter.ts']);
 
 const browser = { ...devices['Desktop Chrome'] };
 

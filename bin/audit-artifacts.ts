@@ -1,12 +1,14 @@
 // npm run audit:artifacts — proves that nothing this checkout produced carries a secret.
 // Scans reports/, test-results/, blob-report/ and .stack/*/logs (text files and every zip entry, traces
-// included) for every configured secret (secretsOf(getConfig()) over the process env, .env and
-// .stack/last-target.env), the session tokens of .auth/*.json storage states, and unredacted credential
-// shapes (session cookies, Authorization headers, password fields). Exit 1 listing files, never secrets.
+// included) for every secret the runs' records list (.gbv/run-*.json, written by global setup: the configured
+// target's passwords and tokens), the secrets the environment names (CI passes them as variables), the session
+// tokens of .auth/*.json storage states, and unredacted credential shapes (session cookies, Authorization
+// headers, password fields). Exit 1 listing files, never secrets.
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { collectSecrets, scanTree, type SecretHit } from '../helpers/redact.ts';
+import { scanTree, type SecretHit } from '../helpers/redact.ts';
+import { collectSecrets } from '../helpers/secrets.ts';
 
 export interface AuditOptions { cwd?: string; env?: Record<string, string | undefined>; dirs?: string[] }
 export interface AuditResult { hits: SecretHit[]; files: number; entries: number; secrets: number; dirs: string[]; errors: string[] }
@@ -28,7 +30,7 @@ export function auditDirs(cwd: string, env: Record<string, string | undefined> =
 export async function audit(opts: AuditOptions = {}): Promise<AuditResult> {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const env = opts.env ?? process.env;
-  const secrets = await collectSecrets({ cwd, env });
+  const secrets = collectSecrets({ cwd, env, records: 'all', recordDir: join(cwd, '.gbv') });
   const dirs = opts.dirs ?? auditDirs(cwd, env);
   const res = await scanTree(dirs, secrets, cwd);
   // One line per file/entry and kind, however often it occurs.

@@ -11,7 +11,8 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { basename, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { collectSecrets, redactTree } from '../helpers/redact.ts';
+import { redactTree } from '../helpers/redact.ts';
+import { collectSecrets } from '../helpers/secrets.ts';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const VERDICT_REPORTER = join(ROOT, 'helpers', 'verdict-reporter.ts');
@@ -111,7 +112,9 @@ export async function mergeShards(opts: MergeOptions): Promise<MergeResult> {
   mkdirSync(outDir, { recursive: true });
   const { blobs, allureDirs } = findShardArtifacts(opts.inputs);
   const allure = copyAllureResults(allureDirs, join(outDir, 'allure-results'));
-  const secrets = await collectSecrets({ cwd: opts.cwd ?? ROOT }).catch(() => []);
+  // No run happens here: the secrets are the environment's (CI passes them) and those of the runs recorded on
+  // this machine (a local merge of local shards).
+  const secrets = collectSecrets({ cwd: opts.cwd ?? ROOT, records: 'all' });
   await redactTree(join(outDir, 'allure-results'), secrets);
 
   const result: MergeResult = { exitCode: 0, blobs, allureFiles: allure.files, allureResults: allure.results, tests: 0, unexpected: 0, output: '' };

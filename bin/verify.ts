@@ -1,6 +1,7 @@
-// `npm run smoke [-- <playwright args>] [--no-report]`: validate the configuration first (a bad value
-// stops here, exit 2, before any stack or browser starts), run Playwright, build the Allure report,
-// exit with Playwright's code.
+// `npm run smoke [-- <playwright args>] [--no-report] [--strict]`: load `.env` (the one place that reads it:
+// Playwright's runner and workers inherit this environment), validate the configuration (a bad value stops here,
+// exit 2, before any stack or browser starts), run Playwright, build the Allure report, exit with Playwright's
+// code. `--strict` (or STRICT=1) turns every warning (helpers/findings.ts) into a failure.
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -47,9 +48,11 @@ function run(cmd: string, args: string[]): Promise<number> {
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const noReport = argv.includes('--no-report');
-  const pwArgs = argv.filter((a) => a !== '--no-report');
+  if (argv.includes('--strict')) process.env.STRICT = '1';
+  const pwArgs = argv.filter((a) => a !== '--no-report' && a !== '--strict');
 
   loadDotenv(join(ROOT, '.env'));
+  process.env.GBV_DOTENV_LOADED = '1';
   validate();
 
   const hasProject = pwArgs.some((a) => a === '--project' || a.startsWith('--project='));

@@ -110,9 +110,9 @@ export function cookieFlagProblems(c: StoredCookie, rules: CookieRules): string[
   const https = new URL(rules.appUrl).protocol === 'https:';
   const now = rules.now ?? Date.now();
   const out: string[] = [];
-  if (https && !c.name.startsWith('__Secure-')) out.push(`${c.name} lacks the __Secure- prefix: a plain-HTTP response (or a sibling host) could overwrite it (session fixation)`);
+  if (https && !c.name.startsWith('__Secure-')) out.push(`${c.name} lacks the __Secure- prefix: a plain-HTTP response (or a sibling host) can overwrite it (session fixation)`);
   if (https && !c.secure) out.push(`${c.name} is not Secure: it would travel over plain HTTP where anyone on the path reads it`);
-  if (!c.httpOnly) out.push(`${c.name} is not HttpOnly: an injected script could read it`);
+  if (!c.httpOnly) out.push(`${c.name} is not HttpOnly: an injected script can read it`);
   if (c.sameSite !== 'Lax' && c.sameSite !== 'Strict') out.push(`${c.name} has SameSite=${c.sameSite} (expected Lax or Strict): other sites' requests carry it (cross-site request forgery)`);
   if (c.domain.startsWith('.')) out.push(`${c.name} is set for the whole domain ${c.domain}: every sibling host (e.g. the auth or deployer host) receives it`);
   if (rules.minLifetimeMs !== undefined) {

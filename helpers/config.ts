@@ -21,6 +21,8 @@ export interface Target {
   chromiumPath?: string; testDataPrefix: string;
   /** A saved session must have at least this many hours left (Better Auth's default session lasts 7 days). */
   sessionMinHours: number;
+  /** HSTS max-age floor in seconds (HSTS_MIN_MAX_AGE, default 180 days). */
+  hstsMinMaxAge: number;
 }
 
 export class ConfigError extends Error {
@@ -48,6 +50,8 @@ export const DEFAULTS = {
   AUTH_MAINTENANCE_WINDOW_MS: 60_000,
   TEST_DATA_PREFIX: 'gbv-',
   SESSION_MIN_HOURS: 24,
+  // 180 days: shorter, and browsers forget the policy between the visits of occasional users.
+  HSTS_MIN_MAX_AGE: 15_552_000,
 } as const;
 
 // Empty strings count as "not set": .env files often carry `VAR=` placeholders.
@@ -149,6 +153,7 @@ const schema = z.object({
   CHROMIUM_PATH: opt(readableFile('Chromium binary', false)),
   TEST_DATA_PREFIX: opt(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,15}$/i, 'must be 1..16 characters of letters, digits, _ or - (it prefixes every test record)')),
   SESSION_MIN_HOURS: opt(intIn(0, 8760)),
+  HSTS_MIN_MAX_AGE: opt(intIn(0, 315_360_000)),
 });
 
 /** Every variable the schema reads (documented in .env.example). */
@@ -228,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
     chromiumPath: v.CHROMIUM_PATH,
     testDataPrefix: v.TEST_DATA_PREFIX ?? DEFAULTS.TEST_DATA_PREFIX,
     sessionMinHours: v.SESSION_MIN_HOURS ?? DEFAULTS.SESSION_MIN_HOURS,
+    hstsMinMaxAge: v.HSTS_MIN_MAX_AGE ?? DEFAULTS.HSTS_MIN_MAX_AGE,
   };
 }
 
@@ -235,8 +241,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
 export const ROOT = resolve(import.meta.dirname, '..');
 
 /**
- * Loads `<root>/.env` into process.env for entry points (never overriding variables already set), unless
- * GBV_NO_DOTENV=1 (self-tests run with a clean environment). Returns the file's variable names.
+ * Loads `<root>/.env` into process.env (never overriding variables already set), unless GBV_NO_DOTENV=1
+ * (self-tests run with a clean environment). Called by ONE entry, bin/verify.ts: Playwright's runner and workers
+ * inherit its environment, and after the run only the run record (helpers/run-record.ts) is read, never `.env`.
+ * Returns the file's variable names.
  */
 export function loadDotenv(path = resolve(ROOT, '.env')): string[] {
   if (process.env.GBV_NO_DOTENV === '1' || !existsSync(path)) return [];
@@ -267,16 +275,27 @@ export function redactDatabaseUrl(url: string): string {
   } catch { return '(unparseable URL)'; }
 }
 
-export function secretsOf(t: Target): string[] {
-  const out = [t.users.admin.password, t.users.viewer?.password, t.coolify?.token];
+/** Every configured secret with the variable it came from (the label is what reports may show, never the value). */
+export function labelledSecretsOf(t: Target): { kind: string; value: string }[] {
+  const out: { kind: string; value: string }[] = [
+    { kind: 'ADMIN_PASSWORD', value: t.users.admin.password },
+    { kind: 'VIEWER_PASSWORD', value: t.users.viewer?.password ?? '' },
+    { kind: 'COOLIFY_TOKEN', value: t.coolify?.token ?? '' },
+  ];
   const dbPw = databasePassword(t.databaseUrl);
   if (dbPw) {
-    out.push(dbPw);
+    out.push({ kind: 'DATABASE_URL password', value: dbPw });
     const raw = (() => { try { return new URL(t.databaseUrl!).password; } catch { return ''; } })();
-    if (raw && raw !== dbPw) out.push(raw); // the URL-encoded form is what appears in a printed URL
-    out.push(t.databaseUrl!);
+    // The URL-encoded form is what appears in a printed URL.
+    if (raw && raw !== dbPw) out.push({ kind: 'DATABASE_URL password', value: raw });
+    out.push({ kind: 'DATABASE_URL', value: t.databaseUrl! });
   }
-  return [...new Set(out.filter((s): s is string => typeof s === 'string' && s.length > 0))];
+  const seen = new Set<string>();
+  return out.filter((s) => s.value.length > 0 && !seen.has(s.value) && !!seen.add(s.value));
+}
+
+export function secretsOf(t: Target): string[] {
+  return labelledSecretsOf(t).map((s) => s.value);
 }
 
 export function describeTarget(t: Target): Record<string, string> {
@@ -309,6 +328,7 @@ export function describeTarget(t: Target): Record<string, string> {
     CHROMIUM_PATH: t.chromiumPath ?? '(auto)',
     TEST_DATA_PREFIX: t.testDataPrefix,
     SESSION_MIN_HOURS: String(t.sessionMinHours),
+    HSTS_MIN_MAX_AGE: String(t.hstsMinMaxAge),
   };
   return d;
 }

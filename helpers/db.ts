@@ -30,6 +30,7 @@ export interface DbSnapshot {
   tables: Record<string, TableInfo>;
   migrations: MigrationRow[] | null;   // null: no drizzle.__drizzle_migrations table
   rowCounts: Record<string, number>;
+  indexes: IndexInfo[];
 }
 
 export type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]) => Promise<R[]>;
@@ -133,15 +134,24 @@ export async function tablesOf(q: Query, schema = 'public'): Promise<Record<stri
   return out;
 }
 
-/** Unique indexes also make a column unique (Better Auth sometimes declares them as indexes). */
-export async function uniqueIndexes(q: Query, schema = 'public'): Promise<{ table: string; name: string; columns: string[] }[]> {
-  return (await q<{ table: string; name: string; columns: string[] }>(`
+export interface IndexInfo { table: string; name: string; columns: string[]; unique: boolean; primary: boolean; valid: boolean }
+
+/** Every index of the schema: columns in order, unique/primary, and whether the planner may use it (valid, ready). */
+export async function indexesOf(q: Query, schema = 'public'): Promise<IndexInfo[]> {
+  return (await q<IndexInfo>(`
     SELECT t.relname AS table, i.relname AS name,
            array(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY u(attnum, ord)
-                   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = u.attnum ORDER BY u.ord) AS columns
+                   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = u.attnum ORDER BY u.ord) AS columns,
+           x.indisunique AS unique, x.indisprimary AS primary, (x.indisvalid AND x.indisready) AS valid
       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace
-     WHERE n.nspname = $1 AND x.indisunique`, [schema]));
+     WHERE n.nspname = $1
+     ORDER BY t.relname, i.relname`, [schema]));
+}
+
+/** Unique indexes also make a column unique (Better Auth sometimes declares them as indexes). */
+export async function uniqueIndexes(q: Query, schema = 'public'): Promise<IndexInfo[]> {
+  return (await indexesOf(q, schema)).filter((i) => i.unique);
 }
 
 /** drizzle's migration journal; null when the table does not exist. */
@@ -172,7 +182,8 @@ export async function snapshot(url: string, opts: { timeoutMs?: number } = {}): 
     const tables = await tablesOf(q);
     const migrations = await migrationsOf(q);
     const counts = await rowCounts(q, Object.keys(tables));
-    return { serverVersion: v.version, serverMajor: v.major, database: db.d, tables, migrations, rowCounts: counts };
+    const indexes = await indexesOf(q);
+    return { serverVersion: v.version, serverMajor: v.major, database: db.d, tables, migrations, rowCounts: counts, indexes };
   }, opts);
 }
 
@@ -199,7 +210,8 @@ export interface SchemaComparison { problems: string[]; notes: string[] }
  * what differs. Extra tables/columns are notes (the app still works), everything else a problem.
  */
 export function compareSchema(actual: Record<string, TableInfo>, expected: Record<string, ExpectedTable>,
-  uniqueIdx: { table: string; columns: string[] }[] = []): SchemaComparison {
+  indexes: (Pick<IndexInfo, 'table' | 'columns'> & Partial<IndexInfo>)[] = []): SchemaComparison {
+  const uniqueIdx = indexes.filter((i) => i.unique !== false);
   const problems: string[] = [];
   const notes: string[] = [];
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -222,8 +234,10 @@ export function compareSchema(actual: Record<string, TableInfo>, expected: Recor
     for (const u of exp.unique ?? []) {
       const hasConstraint = t.constraints.some((c) => c.kind === 'unique' && same(c.columns, u));
       const hasIndex = uniqueIdx.some((i) => i.table === name && same(i.columns, u));
-      if (!hasConstraint && !hasIndex) problems.push(`${name}.${u.join(',')}: not unique (expected a unique constraint)`);
+      if (!hasConstraint && !hasIndex) problems.push(`${name}.${u.join(',')}: not unique: no unique constraint or unique index on (${u.join(', ')})`);
     }
+    // An index the planner may not use (a failed CREATE INDEX CONCURRENTLY) enforces and speeds up nothing.
+    for (const i of indexes) if (i.table === name && i.valid === false) problems.push(`${name}: index ${i.name ?? '?'} on (${i.columns.join(', ')}) is INVALID (a failed concurrent build): it enforces nothing`);
     for (const f of exp.foreignKeys ?? []) {
       const fk = t.foreignKeys.find((k) => same(k.columns, f.columns));
       const want = `→ ${f.refTable}(${f.refColumns.join(', ')}) ON DELETE ${f.onDelete}`;

@@ -13,6 +13,42 @@ export const CATEGORIES: DiagnosisCategory[] = ['certificate', 'DNS', 'availabil
 
 export const RULES: DiagnosisRule[] = [
   // ---- certificate ----------------------------------------------------------------------------------------
+  // The served chain, key and signature first: their messages also carry chain codes the rules below match.
+  {
+    id: 'cert-chain-incomplete',
+    category: 'certificate',
+    match: [/sends only the leaf certificate|intermediate \([^)]*\) is missing from the chain/i],
+    cause: 'The host serves its leaf certificate without the intermediate: a custom certificate in Traefik\'s dynamic configuration points at cert.pem instead of fullchain.pem (ACME certificates always come with the chain).',
+    fix: 'Point the certificate file of that Traefik TLS store entry at fullchain.pem (leaf + intermediate), or drop the custom certificate so Let\'s Encrypt serves the host; reload the proxy.',
+  },
+  {
+    id: 'cert-weak-key',
+    category: 'certificate',
+    match: [/key is (RSA-\d+|EC [^\n]*\d+ bits), below the \d+-bit floor/i],
+    cause: "The certificate's key is below the floor (RSA under 2048 bits, EC under 256): it is not one Traefik's Let's Encrypt resolver made (those are 2048+ RSA or P-256), but a custom or legacy certificate configured for the host.",
+    fix: 'Replace it: remove the custom certificate from the proxy\'s dynamic configuration so ACME issues one, or issue a new one with an RSA-2048+/P-256 key.',
+  },
+  {
+    id: 'cert-weak-signature',
+    category: 'certificate',
+    match: [/is signed with (md2|md5|sha1|ecdsa-with-SHA1)\w*/i],
+    cause: "A certificate in the served chain is signed with SHA-1 or MD5, which browsers refuse: it is a custom or legacy certificate, not one Let's Encrypt issues (SHA-256).",
+    fix: 'Replace the certificate (and an old intermediate, if that is the one) with one signed with SHA-256, or let Traefik\'s ACME resolver issue it; reload the proxy.',
+  },
+  {
+    id: 'tls-legacy-versions',
+    category: 'certificate',
+    match: [/accepts a TLSv1(\.1)? handshake/i],
+    cause: "The edge accepts TLS 1.0/1.1: Traefik's TLS options lower minVersion (a tls.options entry in the dynamic configuration, often copied for old clients).",
+    fix: 'Set minVersion: VersionTLS12 in the default TLS options of the proxy\'s dynamic configuration (Coolify → Servers → Proxy), then reload.',
+  },
+  {
+    id: 'caa-forbids-le',
+    category: 'certificate',
+    match: [/CAA at \S+ allows only|critical CAA property|CAA lookup failed/i],
+    cause: "The domain's CAA records do not allow Let's Encrypt, so every ACME order for these hosts is refused: the certificates stop renewing and expire within 90 days.",
+    fix: 'At the DNS provider add a CAA record `0 issue "letsencrypt.org"` to the zone (keep any other CA you use), or remove the restrictive set; then check the Traefik logs for a successful renewal.',
+  },
   {
     id: 'cert-expired',
     category: 'certificate',
@@ -50,6 +86,13 @@ export const RULES: DiagnosisRule[] = [
     fix: 'Hard refresh (Cmd+Shift+R / Ctrl+Shift+R) or open the site in a private window; nothing to change on the server if the TLS checks pass.',
   },
   // ---- DNS ------------------------------------------------------------------------------------------------
+  {
+    id: 'dns-aaaa-wrong',
+    category: 'DNS',
+    match: [/AAAA via \S+ → [^\n]*(cannot connect|refuses connections|does not answer|loopback address)/i],
+    cause: "The host's AAAA record points where the server does not answer (an old server's IPv6, a typo, or IPv6 not set up on the server), while its A record is right: IPv6 clients, most mobile networks among them, cannot connect.",
+    fix: "Fix the AAAA record at the DNS provider to the server's IPv6 address (Hetzner console), or delete it if the server has no IPv6; then make sure Traefik listens on IPv6.",
+  },
   {
     id: 'dns-wrong-a',
     category: 'DNS',
@@ -98,6 +141,13 @@ export const RULES: DiagnosisRule[] = [
     fix: 'Set ZITADEL_EXTERNALDOMAIN=<auth host>, ZITADEL_EXTERNALPORT=443, ZITADEL_EXTERNALSECURE=true, and ZITADEL_ISSUER in the app to the same https URL; redeploy both.',
   },
   {
+    id: 'health-other-service',
+    category: 'availability',
+    match: [/answered 200 with "[^\n]*", not (Zitadel's|Coolify's)|answered 200 with another page/i],
+    cause: 'The health path answers 200, but with another body than the service\'s own: the router sends this host or path to another container (a Host rule or service port mixed up in Coolify).',
+    fix: "Check the resource's domain and port in Coolify (the Traefik router's Host rule and the service's loadbalancer port) and redeploy.",
+  },
+  {
     id: 'auth-not-ready',
     category: 'authentication',
     match: [/\/debug\/ready|zitadel\b.*\bnot ready|not ready\b.*\bzitadel|readiness/i],
@@ -142,6 +192,13 @@ export const RULES: DiagnosisRule[] = [
     fix: 'In Coolify set the domain to https://<app host> (with the protocol, not just the name), save and redeploy; Traefik\'s router rule must read Host(`<app host>`).',
   },
   {
+    id: 'deployer-unhealthy',
+    category: 'availability',
+    match: [/\/api\/(v1\/)?health\b[^\n]*\banswered [45]\d\d/i],
+    cause: "Coolify itself answers its health endpoint with an error: its own database or Redis is down, or the coolify container is restarting.",
+    fix: 'On the server: docker ps for coolify, coolify-db, coolify-redis; read their logs; restart Coolify (its upgrade script re-creates missing containers).',
+  },
+  {
     id: 'app-unhealthy',
     category: 'availability',
     match: [/\b(GET|HEAD) (https?:\/\/[^\s/]+)?\/?(\s|$)[^\n]*\b5\d\d\b/i, /health\w*\b[^\n]*\b5\d\d\b|\b5\d\d\b[^\n]*\bhealth/i, /Expected: 200\s+Received: 5\d\d/],
@@ -156,10 +213,31 @@ export const RULES: DiagnosisRule[] = [
     fix: 'Install curl in the Dockerfile and use HEALTHCHECK CMD curl -f http://localhost:3000 || exit 1.',
   },
   {
+    id: 'redirect-drops-path',
+    category: 'availability',
+    match: [/redirect dropped the (path|query)/i],
+    cause: 'The HTTP→HTTPS redirect loses the path or query: a custom redirect middleware (redirectregex) whose replacement lacks the captured path (${1}), so every plain-HTTP link lands on the home page.',
+    fix: "Use Coolify's own https redirect (the domain as https://<host>) or fix the middleware's replacement to https://<host>/${1}; Traefik's redirectscheme keeps path and query by itself.",
+  },
+  {
+    id: 'redirect-wrong-host',
+    category: 'availability',
+    match: [/redirect goes to another host/i],
+    cause: "The plain-HTTP redirect sends this host's visitors to another host: the redirect middleware's replacement names the wrong domain (copied from another resource).",
+    fix: 'Correct the redirect middleware of this resource to its own https://<host> (or use Coolify\'s https redirect for the domain) and redeploy.',
+  },
+  {
+    id: 'redirect-loop',
+    category: 'availability',
+    match: [/redirect loop|never reaching https|plain-HTTP hops before https/i],
+    cause: "Plain HTTP redirects back to http:// instead of https: most likely a redirect middleware on Traefik's web entrypoint pointing at http://; or the service itself redirects to its http URL because it does not trust X-Forwarded-Proto.",
+    fix: 'Make the web entrypoint redirect to https (redirectscheme scheme=https, permanent); if the service answers the loop itself, configure it to trust the proxy\'s X-Forwarded-Proto.',
+  },
+  {
     id: 'no-https-redirect',
     category: 'availability',
-    // Not the sign-in's open redirect (an external callbackURL also reads "redirect … https").
-    match: [/^(?![^\n]*\b(open redirect|callbackURL)\b)[^\n]*(redirect\w*\b[^\n]*\bhttps\b|http:\/\/[^\s]+[^\n]*\b(200|not redirect)|port 80\b[^\n]*\b(redirect|200))/im],
+    // Only "it did not redirect at all": a redirect that goes wrong has its own rules above.
+    match: [/answered \d+ instead of redirecting|served unencrypted|http:\/\/[^\s]+[^\n]*\bnot redirect/i],
     cause: 'Plain HTTP serves the site instead of redirecting to HTTPS: the resource is not configured to force https in Traefik.',
     fix: 'Enable "Force HTTPS" / the redirect-to-https middleware for the domain in Coolify (the domain must be https://<host>), redeploy.',
   },
@@ -171,11 +249,25 @@ export const RULES: DiagnosisRule[] = [
     fix: 'Remove the host port mapping / "Make it publicly available" in Coolify for that resource and keep only 22, 80, 443 (and Coolify\'s 6001, 6002, 8000) open in the firewall.',
   },
   {
+    id: 'hsts-weak',
+    category: 'availability',
+    match: [/HSTS max-age=\d+ \([^)]*\), below the floor|Strict-Transport-Security "[^"]*" has no valid max-age/i],
+    cause: "HSTS is sent, but with a max-age below the floor (or none browsers accept): a headers middleware's stsSeconds is set low (a test value left in), so browsers forget the policy between visits.",
+    fix: 'Set stsSeconds to at least 15552000 (180 days; 31536000 is usual) with stsIncludeSubdomains in the Traefik headers middleware of that router (or the app\'s own header) and redeploy.',
+  },
+  {
+    id: 'hsts-missing',
+    category: 'availability',
+    match: [/no Strict-Transport-Security header/i],
+    cause: "This host's answers carry no HSTS header: neither the service sets it nor a Traefik headers middleware (stsSeconds) on its router.",
+    fix: 'Add a Traefik headers middleware with stsSeconds=31536000 and stsIncludeSubdomains to the resource in Coolify (custom labels), or set the header in the service; redeploy.',
+  },
+  {
     id: 'security-headers',
     category: 'availability',
-    match: [/Strict-Transport-Security|\bHSTS\b|X-Content-Type-Options|X-Frame-Options|frame-ancestors|security headers?/i],
-    cause: 'Security headers are missing from the app\'s answers (HSTS, X-Content-Type-Options, framing protection).',
-    fix: 'Add a Traefik headers middleware for the app in Coolify (or set the headers in the app server) and redeploy.',
+    match: [/no framing protection|X-Frame-Options|frame-ancestors|X-Content-Type-Options/i],
+    cause: "The pages can be framed by other sites: neither the service nor a Traefik headers middleware sends X-Frame-Options (DENY/SAMEORIGIN) or a CSP frame-ancestors.",
+    fix: 'Add a Traefik headers middleware for the resource in Coolify (frameDeny, contentTypeNosniff) or set the headers in the service, and redeploy.',
   },
   {
     id: 'connection-refused',
@@ -200,11 +292,27 @@ export const RULES: DiagnosisRule[] = [
     fix: "Run the migrations in the app container (Coolify → gadgetbot-app → Terminal: npm run db:migrate) and check drizzle.__drizzle_migrations lists both.",
   },
   {
+    id: 'db-schema-drift',
+    category: 'data',
+    match: [/\.\w+: (default \S+.*, expected|type [^\n]*, expected|column missing)|not unique: no unique constraint|is INVALID \(a failed concurrent build\)/i],
+    cause: 'A table no longer matches the migrations although they are recorded: it was changed by hand afterwards (psql, a database GUI) or by another version of the app\'s migrations.',
+    fix: "Compare the table with the app's migration SQL and restore the definition with a new drizzle migration (never by hand in production); rebuild an INVALID index with REINDEX.",
+  },
+  {
     id: 'delete-keeps-row',
     category: 'data',
     match: [/still (exists|present|listed|finds|shows)|not (really )?deleted|delete\w*\b[^\n]*\b(kept|keeps|remains)/i],
     cause: 'A delete reports success but the record stays: the delete procedure does not remove the row (or removes it from another database).',
     fix: "Check the app's deleteById implementation and that DATABASE_URL points at the gadgetbot database the list reads.",
+  },
+  {
+    // Before database-unreachable: a backup's own log often names a password or a missing database, but what was
+    // observed is the scheduled backup failing, not the app's DATABASE_URL.
+    id: 'backup-failing',
+    category: 'data',
+    match: [/newest backup\b[^\n]*\bfailed|backup execution/i],
+    cause: "Coolify's scheduled backup of that database fails; its execution log says why (credentials, disk space, the database being down).",
+    fix: 'In Coolify open the database → Backups → the failed execution; fix what its log names (backup credentials, free disk, the S3 target), then run a backup by hand.',
   },
   {
     id: 'database-unreachable',
@@ -249,6 +357,14 @@ export const RULES: DiagnosisRule[] = [
     match: [/state (mismatch|check|not checked)|replay(ed)?|forged callback|code_challenge|\bPKCE\b|authorize URL has no state|authorize state is only|no better-auth\.state cookie/i],
     cause: 'The OAuth callback accepts a forged or replayed state, so a session can be created without the matching sign-in.',
     fix: "Keep Better Auth's state verification (the better-auth.state cookie) and PKCE enabled; do not override the callback handler.",
+  },
+  {
+    id: 'signout-ends-other-sessions',
+    category: 'authorization',
+    // Before signout-keeps-session: both name sign-out and sessions, the observation tells them apart.
+    match: [/ended other sessions than the caller'?s|other users?'? sessions? (ended|gone)/i],
+    cause: "Sign-out ends more than the caller's session (every session of every user): one user signing out signs everybody out.",
+    fix: 'Sign out with Better Auth\'s own POST /api/auth/sign-out (it deletes the current session only); remove any hook that revokes all sessions on sign-out.',
   },
   {
     id: 'signout-keeps-session',

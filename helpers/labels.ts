@@ -1,5 +1,12 @@
 // Allure labels so the report reads as a checklist: epic (area) → feature (component) → story (the check).
+// The epic comes from the Playwright project, set for every test by the automatic fixture of fixtures/test.ts
+// (labelTest); a spec adds feature/story/severity with label(). The same fixture carries the test's warnings,
+// figures and headline (helpers/findings.ts, helpers/figures.ts) into Allure labels, which the reporter turns
+// into the test's overview (helpers/report/allure-rewrite.ts) and allurerc.mjs into the warning category.
 import * as allure from 'allure-js-commons';
+import type { TestInfo } from '@playwright/test';
+import { WARNING } from './findings.ts';
+import { FIGURE, HEADLINE } from './figures.ts';
 
 export type Severity = 'blocker' | 'critical' | 'normal' | 'minor' | 'trivial';
 
@@ -15,16 +22,39 @@ export interface Labels {
   parameters?: Record<string, string>;
 }
 
-/** Epics used across the suite, so the report groups the same way everywhere. */
+/** Epics by Playwright project, so the report groups the same way everywhere. */
 export const EPIC = {
   infra: 'Infrastructure',
   db: 'Database',
+  setup: 'Sign-in',
   auth: 'Sign-in',
   crud: 'Product management',
   disruptive: 'Resilience',
 } as const;
 
-/** Applies the labels to the running test. Call first thing in a test body (or a beforeEach). */
+/** The epic of a Playwright project (undefined for a project the suite does not define). */
+export function epicFor(project: string): string | undefined {
+  return Object.hasOwn(EPIC, project) ? EPIC[project as keyof typeof EPIC] : undefined;
+}
+
+/** Before a test: its epic. Fixture code (fixtures/test.ts), no browser involved. */
+export async function labelTest(testInfo: Pick<TestInfo, 'project'>): Promise<void> {
+  const epic = epicFor(testInfo.project.name);
+  if (epic) await allure.epic(epic);
+}
+
+/** After a test (its afterEach hooks included): its warnings, figures and headline as Allure labels. */
+export async function labelFindings(testInfo: Pick<TestInfo, 'annotations'>): Promise<void> {
+  const calls: PromiseLike<void>[] = [];
+  for (const a of testInfo.annotations) {
+    if (!a.description) continue;
+    if (a.type === WARNING || a.type === FIGURE || a.type === HEADLINE) calls.push(allure.label(a.type, a.description));
+  }
+  await Promise.all(calls);
+}
+
+/** Applies the labels to the running test. Call first thing in a test body (or a beforeEach). The epic is the
+ *  project's already (labelTest); pass one only for a spec run outside the suite's projects. */
 export async function label(l: Labels): Promise<void> {
   const calls: PromiseLike<void>[] = [];
   if (l.epic) calls.push(allure.epic(l.epic));

@@ -272,7 +272,7 @@ export async function verifyIdToken(
   if (typeof claims.iat === 'number' && claims.iat > now + 60) problems.push(`the id_token's iat is ${Math.round(claims.iat - now)} s in the future`);
   if (claims.nonce !== expected.nonce)
     problems.push(claims.nonce === undefined
-      ? 'the id_token carries no nonce although the authorize request sent one: a replayed id_token would be accepted'
-      : 'the id_token carries a different nonce than the authorize request sent: it was not issued for this sign-in (replay)');
+      ? 'the id_token carries no nonce although the authorize request sent one: the token is not bound to the sign-in that asked for it'
+      : 'the id_token carries a different nonce than the authorize request sent: it was issued for another sign-in');
   return { problems, facts };
 }

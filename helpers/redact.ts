@@ -1,11 +1,11 @@
-// Secret redaction for everything the suite leaves behind (reports, traces, logs).
-// Two layers: literal secrets we know (configured passwords, tokens, storage-state cookies), and credential
-// *shapes* we redact without knowing the value (session cookies, Authorization headers, password fields),
+// The redaction engine for everything the suite leaves behind (reports, traces, logs): strings, files, zips.
+// Two layers: literal secrets it is given (configured passwords, tokens, storage-state cookies), and credential
+// *shapes* it redacts without knowing the value (session cookies, Authorization headers, password fields),
 // because a run can create credentials we never saw (a fresh session cookie in a trace, a refresh token).
+// Which literal secrets exist is not this module's business: helpers/secrets.ts finds them.
 import { existsSync, lstatSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import JSZip from 'jszip';
-import { parse as parseDotenv } from 'dotenv';
 
 export const REDACTED = '[REDACTED]';
 
@@ -18,7 +18,7 @@ export const MIN_SECRET_LENGTH = 4;
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function normalise(secrets: readonly SecretInput[]): Secret[] {
+export function normalise(secrets: readonly SecretInput[]): Secret[] {
   const out: Secret[] = [];
   const seen = new Set<string>();
   secrets.forEach((s, i) => {
@@ -186,7 +186,7 @@ async function scanZip(buf: Buffer, secrets: readonly SecretInput[], prefix: str
   return entries;
 }
 
-function* walk(dir: string): Generator<string> {
+export function* walk(dir: string): Generator<string> {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -271,133 +271,4 @@ export async function scanTree(dirs: string | string[], secrets: readonly Secret
 /** `{file, entry?, secretKind}` for every secret or unredacted credential found under `dir`. */
 export async function findSecrets(dir: string, secrets: readonly SecretInput[] = []): Promise<SecretHit[]> {
   return (await scanTree(dir, secrets, dir)).hits;
-}
-
-// ---- where the secrets come from --------------------------------------------------------------------------
-
-/** Variables that hold secrets even when the config cannot be loaded (partial .env, config module missing). */
-const SECRET_VAR = /(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY|MASTERKEY)$/;
-
-interface ConfigModule {
-  loadConfig(env?: NodeJS.ProcessEnv): unknown;
-  secretsOf(t: unknown): string[];
-}
-
-let configModule: Promise<ConfigModule | undefined> | undefined;
-/** helpers/config.ts, if it loads (owned by the foundation; a broken or absent config must not stop redaction). */
-export function loadConfigModule(): Promise<ConfigModule | undefined> {
-  configModule ??= import(new URL('./config.ts', import.meta.url).href).then(
-    (m) => (typeof m.loadConfig === 'function' && typeof m.secretsOf === 'function' ? (m as ConfigModule) : undefined),
-    () => undefined,
-  );
-  return configModule;
-}
-
-function readEnvFile(file: string): Record<string, string> {
-  try {
-    return parseDotenv(readFileSync(file));
-  } catch {
-    return {};
-  }
-}
-
-/** Secrets an env map names: every *_PASSWORD/_SECRET/_TOKEN and URL password. Synchronous, no config needed. */
-export function namedSecretsFromEnv(env: Record<string, string | undefined>, source = 'env'): Secret[] {
-  const out: Secret[] = [];
-  for (const [k, v] of Object.entries(env)) {
-    if (!v) continue;
-    if (SECRET_VAR.test(k)) out.push({ kind: `${k} (${source})`, value: v });
-    if (/^[a-z][\w+.-]*:\/\/[^/\s]*@/i.test(v)) {
-      try {
-        const u = new URL(v);
-        if (u.password) {
-          out.push({ kind: `${k} password (${source})`, value: decodeURIComponent(u.password) });
-          out.push({ kind: `${k} password (${source})`, value: u.password });
-          out.push({ kind: `${k} (${source})`, value: v });
-        }
-      } catch {
-        /* not a URL after all */
-      }
-    }
-  }
-  return out;
-}
-
-/** Secrets an env map carries: the named ones, plus `secretsOf(loadConfig(env))` when the config loads. */
-export async function secretsFromEnv(env: Record<string, string | undefined>, source = 'env'): Promise<Secret[]> {
-  const out = namedSecretsFromEnv(env, source);
-  const mod = await loadConfigModule();
-  if (mod) {
-    try {
-      for (const v of mod.secretsOf(mod.loadConfig(env as NodeJS.ProcessEnv))) out.push({ kind: `configured secret (${source})`, value: v });
-    } catch {
-      // ConfigError: the name-based rules above still apply.
-    }
-  }
-  return out;
-}
-
-/** Cookie values and token-like storage entries of Playwright storage states (`.auth/*.json`). */
-export function secretsFromStorageStates(authDir: string): Secret[] {
-  const out: Secret[] = [];
-  if (!existsSync(authDir)) return out;
-  for (const file of walk(authDir)) {
-    if (!file.endsWith('.json')) continue;
-    let state: { cookies?: { name: string; value: string }[]; origins?: { localStorage?: { name: string; value: string }[] }[] };
-    try {
-      state = JSON.parse(readFileSync(file, 'utf8'));
-    } catch {
-      continue;
-    }
-    const where = relative(resolve(authDir, '..'), file);
-    for (const c of state.cookies ?? []) {
-      if (!c.value || c.value.length < 8) continue;
-      out.push({ kind: `cookie ${c.name} (${where})`, value: c.value });
-      let decoded = c.value;
-      try {
-        decoded = decodeURIComponent(c.value);
-      } catch {
-        /* keep raw */
-      }
-      if (decoded !== c.value) out.push({ kind: `cookie ${c.name} (${where})`, value: decoded });
-      // Better Auth signs as "<token>.<signature>": the bare token shows up in get-session answers and DB rows.
-      const dot = decoded.indexOf('.');
-      if (dot >= 16) out.push({ kind: `session token ${c.name} (${where})`, value: decoded.slice(0, dot) });
-    }
-    for (const o of state.origins ?? []) {
-      for (const item of o.localStorage ?? []) {
-        if (/token|session|secret|auth/i.test(item.name) && item.value?.length >= 8) {
-          out.push({ kind: `localStorage ${item.name} (${where})`, value: item.value });
-        }
-      }
-    }
-  }
-  return out;
-}
-
-export interface CollectOptions { cwd?: string; env?: Record<string, string | undefined>; includeStorageStates?: boolean }
-
-/**
- * Every secret this checkout knows about: the process env, `.env`, `.stack/last-target.env` (each through
- * `secretsOf(loadConfig(...))` when the config loads, plus name-based rules) and, by default, `.auth/*.json`.
- */
-export async function collectSecrets(opts: CollectOptions = {}): Promise<Secret[]> {
-  const cwd = opts.cwd ?? process.cwd();
-  const sources: [string, Record<string, string | undefined>][] = [];
-  const dotenv = readEnvFile(join(cwd, '.env'));
-  const last = readEnvFile(join(cwd, '.stack', 'last-target.env'));
-  const env = opts.env ?? process.env;
-  sources.push(['env', env]);
-  if (Object.keys(dotenv).length) sources.push(['.env', { ...dotenv, ...pickDefined(env) }]);
-  if (Object.keys(last).length) sources.push(['.stack/last-target.env', { ...dotenv, ...last }]);
-  const out: Secret[] = [];
-  for (const [name, e] of sources) out.push(...(await secretsFromEnv(e, name)));
-  if (opts.includeStorageStates !== false) out.push(...secretsFromStorageStates(join(cwd, '.auth')));
-  return normalise(out);
-}
-
-function pickDefined(env: Record<string, string | undefined>): Record<string, string> {
-  const o: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) o[k] = v;
-  return o;
 }

@@ -19,12 +19,18 @@ export interface CertInfo {
   fingerprint256: string;
   serialNumber: string;
   selfSigned: boolean;
+  /** The public key: RSA with its modulus bits, EC with its curve and bits. */
+  key: { type: 'RSA' | 'EC' | 'other'; bits: number; curve?: string };
+  /** Signature algorithm of the certificate (how its issuer signed it), e.g. "ecdsa-with-SHA256". */
+  signatureAlgorithm: string;
   /** The fields tls.checkServerIdentity reads. */
   raw: Pick<PeerCertificate, 'subject' | 'subjectaltname'>;
 }
 
 export interface TlsProbe {
   host: string; port: number; servername: string;
+  /** The address asked for (opts.address), when the probe targets one of the host's addresses. */
+  target?: string;
   address?: string;             // the IP actually connected to
   authorized: boolean;          // chain valid to a trusted root AND hostname matches
   authorizationError?: string;  // e.g. CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID, SELF_SIGNED_CERT_IN_CHAIN
@@ -36,6 +42,8 @@ export interface TlsProbe {
 }
 
 export interface ProbeOptions {
+  /** Connect to this IP instead of resolving `host` (one of its A/AAAA addresses); SNI stays `servername`/host. */
+  address?: string;
   lookup?: LookupFunction;
   ca?: string[];
   servername?: string;
@@ -47,6 +55,58 @@ export interface ProbeOptions {
 function dn(o: Record<string, string | string[]> | undefined): string {
   if (!o) return '';
   return Object.entries(o).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`)).join(', ');
+}
+
+function keyOf(c: PeerCertificate): CertInfo['key'] {
+  const x = c as PeerCertificate & { nistCurve?: string; asn1Curve?: string };
+  if (x.modulus) return { type: 'RSA', bits: c.bits ?? 0 };
+  if (x.asn1Curve || x.nistCurve) return { type: 'EC', bits: c.bits ?? 0, curve: x.nistCurve ?? x.asn1Curve };
+  return { type: 'other', bits: c.bits ?? 0 };
+}
+
+// Names of the signature algorithm OIDs a web PKI certificate carries (RFC 3279, 4055, 5758, 8410).
+const SIG_OIDS: Record<string, string> = {
+  '1.2.840.113549.1.1.4': 'md5WithRSAEncryption',
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.2.840.113549.1.1.10': 'RSASSA-PSS',
+  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
+  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
+  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption',
+  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
+  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
+  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
+  '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
+  '1.3.101.112': 'Ed25519',
+  '1.3.101.113': 'Ed448',
+};
+
+/** The signatureAlgorithm OID of a DER certificate (SEQUENCE { tbsCertificate, signatureAlgorithm, signature }). */
+export function signatureAlgorithmOf(der: Buffer): string {
+  const tl = (off: number): { tag: number; start: number; end: number } => {
+    const tag = der[off]!;
+    let len = der[off + 1]!;
+    let start = off + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + der[start + i]!;
+      start += n;
+    }
+    return { tag, start, end: start + len };
+  };
+  try {
+    const cert = tl(0);
+    const tbs = tl(cert.start);
+    const alg = tl(tbs.end);
+    const oid = tl(alg.start);
+    if (oid.tag !== 0x06) return 'unknown';
+    const bytes = der.subarray(oid.start, oid.end);
+    const parts = [Math.floor(bytes[0]! / 40), bytes[0]! % 40];
+    let v = 0;
+    for (const b of bytes.subarray(1)) { v = v * 128 + (b & 0x7f); if (!(b & 0x80)) { parts.push(v); v = 0; } }
+    const dotted = parts.join('.');
+    return SIG_OIDS[dotted] ?? dotted;
+  } catch { return 'unknown'; }
 }
 
 function toInfo(c: PeerCertificate, now: Date): CertInfo {
@@ -66,6 +126,8 @@ function toInfo(c: PeerCertificate, now: Date): CertInfo {
     fingerprint256: c.fingerprint256,
     serialNumber: c.serialNumber,
     selfSigned: subj === iss && subj !== '',
+    key: keyOf(c),
+    signatureAlgorithm: c.raw ? signatureAlgorithmOf(c.raw) : 'unknown',
     raw: { subject: c.subject, subjectaltname: c.subjectaltname },
   };
 }
@@ -89,7 +151,7 @@ export function probeTls(host: string, port: number, opts: ProbeOptions = {}): P
   const timeoutMs = opts.timeoutMs ?? 8000;
   return new Promise((resolve, reject) => {
     const socket = connect({
-      host, port,
+      host: opts.address ?? host, port,
       servername: opts.servername ?? host,
       ca: opts.ca,
       ...(opts.lookup ? { lookup: opts.lookup } : {}),
@@ -106,6 +168,7 @@ export function probeTls(host: string, port: number, opts: ProbeOptions = {}): P
       const probe: TlsProbe = {
         host, port,
         servername: opts.servername ?? host,
+        ...(opts.address ? { target: opts.address } : {}),
         address: socket.remoteAddress,
         authorized: socket.authorized,
         authorizationError: socket.authorizationError ? String((socket.authorizationError as unknown as { code?: string }).code ?? socket.authorizationError) : undefined,
@@ -122,7 +185,8 @@ export function probeTls(host: string, port: number, opts: ProbeOptions = {}): P
     socket.once('error', (e) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(Object.assign(new Error(`TLS connect to ${host}:${port} failed: ${describeNetError(e)}`, { cause: e }), { code: (e as NodeJS.ErrnoException).code }));
+      const where = opts.address ? `${host} at ${opts.address.includes(':') ? `[${opts.address}]` : opts.address}:${port}` : `${host}:${port}`;
+      reject(Object.assign(new Error(`TLS connect to ${where} failed: ${describeNetError(e)}`, { cause: e }), { code: (e as NodeJS.ErrnoException).code }));
     });
   });
 }
@@ -187,30 +251,83 @@ export function chainProblem(p: TlsProbe): string | undefined {
   return `${chainReasons[code] ?? 'chain not trusted'} (${code})`;
 }
 
-export interface TlsExpectations { warnDays: number; expectedIssuer: string; now?: Date }
+/** Key floors: what browsers and the CA/B Forum baseline accept (RSA 2048, EC P-256). */
+export const KEY_FLOOR = { RSA: 2048, EC: 256 } as const;
+
+export function keyProblem(cert: CertInfo, which: string): string | undefined {
+  const k = cert.key;
+  if (k.type === 'RSA' && k.bits < KEY_FLOOR.RSA) return `${which} key is RSA-${k.bits}, below the ${KEY_FLOOR.RSA}-bit floor (breakable; browsers refuse it)`;
+  if (k.type === 'EC' && k.bits < KEY_FLOOR.EC) return `${which} key is EC ${k.curve ?? ''} ${k.bits} bits, below the ${KEY_FLOOR.EC}-bit floor`.replace(/ {2}/g, ' ');
+  return undefined;
+}
+
+const WEAK_SIGNATURE = /md2|md5|sha1\b|SHA1$/i;
+export function signatureProblem(cert: CertInfo, which: string): string | undefined {
+  return WEAK_SIGNATURE.test(cert.signatureAlgorithm)
+    ? `${which} is signed with ${cert.signatureAlgorithm} (collisions are practical: browsers refuse it; floor SHA-256)` : undefined;
+}
+
+/** The server sent the leaf alone although a CA issued it: clients without that intermediate cannot build the chain. */
+export function servedChainProblem(p: TlsProbe): string | undefined {
+  const leaf = p.chain[0];
+  if (!leaf || leaf.selfSigned || p.chain.length > 1) return undefined;
+  return `the server sends only the leaf certificate: the intermediate (${leaf.issuer}) is missing from the chain it serves`;
+}
+
+export interface LegacyProbe { protocol: string | null; error?: string }
+
+/** Offers only TLS 1.0/1.1 (weak ciphers allowed, so only the server's version policy decides): what it accepts. */
+export function probeLegacyTls(host: string, port: number, opts: Omit<ProbeOptions, 'alpn' | 'now'> = {}): Promise<LegacyProbe> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  return new Promise((resolve) => {
+    const socket = connect({
+      host: opts.address ?? host, port, servername: opts.servername ?? host, ca: opts.ca,
+      ...(opts.lookup ? { lookup: opts.lookup } : {}),
+      rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0',
+    });
+    const done = (r: LegacyProbe) => { clearTimeout(timer); socket.destroy(); resolve(r); };
+    const timer = setTimeout(() => done({ protocol: null, error: 'ETIMEDOUT' }), timeoutMs);
+    socket.once('secureConnect', () => done({ protocol: socket.getProtocol() }));
+    socket.once('error', (e: NodeJS.ErrnoException) => done({ protocol: null, error: e.code ?? e.message }));
+  });
+}
+
+export interface TlsExpectations { warnDays: number; expectedIssuer: string; now?: Date; legacy?: LegacyProbe }
 export interface TlsVerdict { problems: string[]; warnings: string[]; notes: string[] }
 
-/** Every problem with a probe, each line prefixed with the host so a failure reads on its own. */
+/** Every problem with a probe, each line prefixed with the host (and address) so a failure reads on its own. */
 export function judgeTls(p: TlsProbe, exp: TlsExpectations): TlsVerdict {
   const v: TlsVerdict = { problems: [], warnings: [], notes: [] };
   const leaf = p.chain[0];
-  const add = (list: string[], s: string | undefined) => { if (s) list.push(`${p.host}: ${s}`); };
+  const where = p.target ? `${p.host} (${p.target})` : p.host;
+  const add = (list: string[], s: string | undefined) => { if (s) list.push(`${where}: ${s}`); };
   if (!leaf) { add(v.problems, 'server presented no certificate'); return v; }
-  // The hostname and expiry lines say more than the bare chain code, so report those first and the
-  // chain code only when it adds something.
+  // The specific lines (name, expiry, served chain, signature) say more than the bare chain code, so they come
+  // first and the chain code only when none of them explains it.
   const host = hostnameProblem(p.servername, leaf);
   add(v.problems, host);
   const exp2 = expiryJudgement(leaf, exp.warnDays, exp.now);
-  if (exp2.level === 'expired' || exp2.level === 'not-yet-valid') add(v.problems, exp2.message);
-  else if (exp2.level === 'warning') add(v.problems, exp2.message);
-  else add(v.notes, exp2.message);
+  if (exp2.level === 'ok') add(v.notes, exp2.message);
+  else add(v.problems, exp2.message);
+  const served = servedChainProblem(p);
+  add(v.problems, served);
+  // Signatures of what the server sent (leaf, intermediates), not of the trust anchor itself.
+  const sent = p.chain.filter((c) => !c.selfSigned);
+  const sigs = sent.map((c, i) => signatureProblem(c, i === 0 ? 'the leaf certificate' : `the intermediate ${c.subject}`)).filter(Boolean) as string[];
+  for (const l of sigs) add(v.problems, l);
+  sent.forEach((c, i) => add(v.problems, keyProblem(c, i === 0 ? 'the leaf certificate\'s' : `the intermediate ${c.subject}'s`)));
   const chain = chainProblem(p);
-  const coveredBy = (p.authorizationError === 'CERT_HAS_EXPIRED' && exp2.level === 'expired')
-    || (p.authorizationError === 'CERT_NOT_YET_VALID' && exp2.level === 'not-yet-valid')
-    || (p.authorizationError === 'ERR_TLS_CERT_ALTNAME_INVALID' && host);
+  const code = p.authorizationError;
+  const coveredBy = (code === 'CERT_HAS_EXPIRED' && exp2.level === 'expired')
+    || (code === 'CERT_NOT_YET_VALID' && exp2.level === 'not-yet-valid')
+    || (code === 'ERR_TLS_CERT_ALTNAME_INVALID' && host)
+    || ((code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY') && served)
+    || ((code === 'UNSPECIFIED' || code === 'CA_MD_TOO_WEAK' || code === 'EE_KEY_TOO_SMALL' || code === 'CA_KEY_TOO_SMALL') && sigs.length > 0);
   if (chain && !coveredBy) add(v.problems, chain);
   add(v.problems, issuerProblem(leaf, exp.expectedIssuer));
   add(v.problems, protocolProblem(p.protocol));
-  add(v.notes, `${p.protocol}, ${p.cipher ?? '?'}, issuer ${leaf.issuer}, ${p.chain.length} certificate(s) in chain`);
+  if (exp.legacy?.protocol) add(v.problems, `accepts a ${exp.legacy.protocol} handshake (TLS 1.0 and 1.1 must be refused: downgrade attacks, no modern ciphers)`);
+  add(v.notes, `${p.protocol}, ${p.cipher ?? '?'}, issuer ${leaf.issuer}, key ${leaf.key.type}-${leaf.key.bits}${leaf.key.curve ? ` ${leaf.key.curve}` : ''}, `
+    + `signature ${leaf.signatureAlgorithm}, ${p.chain.length} certificate(s) in chain${exp.legacy ? `, TLS 1.0/1.1 ${exp.legacy.protocol ? 'accepted' : `refused (${exp.legacy.error ?? 'no handshake'})`}` : ''}`);
   return v;
 }

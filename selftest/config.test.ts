@@ -2,12 +2,13 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  CONFIG_VARS, ConfigError, describeTarget, loadConfig, redactDatabaseUrl, secretsOf,
+  CONFIG_VARS, ConfigError, describeTarget, labelledSecretsOf, loadConfig, redactDatabaseUrl, secretsOf,
 } from '../helpers/config.ts';
+import { recordPath } from '../helpers/run-record.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ADMIN_PW = 'Adm1n-Pw!zz9';
@@ -163,6 +164,9 @@ describe('loadConfig', () => {
     assert.equal(describeTarget(t).DATABASE_URL, 'postgresql://reader:***@127.0.0.2:5432/gadgetbot');
     const listed = secretsOf(t);
     for (const s of [ADMIN_PW, VIEWER_PW, DB_PW, TOKEN]) assert.ok(listed.includes(s), `secretsOf misses a secret`);
+    const labelled = labelledSecretsOf(t);
+    assert.deepEqual(labelled.map((x) => x.value), listed, 'the same secrets, named by variable');
+    assert.deepEqual([...new Set(labelled.map((x) => x.kind))], ['ADMIN_PASSWORD', 'VIEWER_PASSWORD', 'COOLIFY_TOKEN', 'DATABASE_URL password', 'DATABASE_URL']);
     assert.ok(listed.includes(encodeURIComponent(DB_PW)), 'URL-encoded DB password listed too');
   });
 
@@ -239,22 +243,44 @@ describe('entry points refuse a bad configuration', () => {
 });
 
 describe('global setup preflight', () => {
-  test('an unreachable target fails the whole run fast with one root-cause line', async () => {
+  test('an unreachable target fails the whole run fast with one root-cause line (after writing the run record)', async () => {
     const out = mkdtempSync(join(tmpdir(), 'gbv-selftest-cfg-'));
+    const runId = `cfgtest-${process.pid}`;
+    const record = recordPath(runId);
+    const unread = recordPath(`${runId}-unread`);
     try {
       const cli = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
       // Port 1 on loopback: nothing listens, so the DNS query is refused at once.
-      const r = await runNode([cli, 'test', '--project', 'infra', '--reporter=list'], {
+      const target = {
         APP_URL: 'https://gadgetbot.example', AUTH_URL: 'https://gadgetbot-auth.example', ADMIN_USER: 'a', ADMIN_PASSWORD: ADMIN_PW,
         DNS_SERVERS: '127.0.0.1:1', RESOLVE_VIA_DNS_SERVERS: 'true',
         GBV_OUTPUT_DIR: join(out, 'tr'), GBV_REPORTS_DIR: join(out, 'reports'),
-      });
+      };
+      const [r, plain] = await Promise.all([
+        runNode([cli, 'test', '--project', 'infra', '--reporter=list,./helpers/verdict-reporter.ts'], { ...target, RUN_ID: runId }),
+        // No reporter of this run reads the record (a monitor round's `--reporter=json`): teardown removes it.
+        runNode([cli, 'test', '--project', 'infra', '--reporter=list'], { ...target, RUN_ID: `${runId}-unread`, GBV_REPORTS_DIR: join(out, 'reports2') }),
+      ]);
       assert.notEqual(r.code, 0, r.out);
       assert.match(r.out, /preflight failed: target unreachable: cannot resolve gadgetbot\.example via 127\.0\.0\.1:1: connection refused by the DNS server \(same for gadgetbot-auth\.example\)/);
       assert.doesNotMatch(r.out, /Running \d+ test/);
       assert.ok(!r.out.includes(ADMIN_PW));
+      // Global setup wrote the one record of the run's target: owner-only, printable part secrets-free.
+      const rec = JSON.parse(readFileSync(record, 'utf8'));
+      assert.equal(statSync(record).mode & 0o777, 0o600);
+      assert.equal(rec.runId, runId);
+      assert.equal(rec.embedded, false);
+      assert.equal(rec.target.APP_URL, 'https://gadgetbot.example');
+      assert.ok(!JSON.stringify(rec.target).includes(ADMIN_PW));
+      assert.deepEqual(rec.redact.filter((x: { kind: string }) => x.kind === 'ADMIN_PASSWORD').map((x: { value: string }) => x.value), [ADMIN_PW]);
+      assert.equal(JSON.parse(readFileSync(join(out, 'reports', 'verdict.json'), 'utf8')).runRecord, record, 'verdict.json names its record');
+      assert.notEqual(plain.code, 0, plain.out);
+      assert.match(plain.out, /preflight failed/);
+      assert.ok(!existsSync(unread), 'an unread record is removed at teardown');
     } finally {
       rmSync(out, { recursive: true, force: true });
+      rmSync(record, { force: true });
+      rmSync(unread, { force: true });
     }
   });
 });
@@ -279,5 +305,15 @@ describe('playwright.config.ts projects', () => {
     ]);
     assert.deepEqual(plain, ['infra', 'db', 'setup', 'auth', 'crud']);
     for (const p of [flag, flagEq, byEnv]) assert.deepEqual(p, ['infra', 'db', 'setup', 'auth', 'crud', 'disruptive']);
+  });
+
+  test('the run id is decided once, where the config loads (workers inherit it); a set RUN_ID stays', async () => {
+    const code = "await import('./playwright.config.ts'); console.log('RUN_ID=' + process.env.RUN_ID);";
+    const [gen, set] = await Promise.all([
+      runNode(['--import', 'tsx', '--input-type=module', '-e', code], {}),
+      runNode(['--import', 'tsx', '--input-type=module', '-e', code], { RUN_ID: 'given-1' }),
+    ]);
+    assert.match(gen.out, /RUN_ID=\d{8}T\d{6}-[0-9a-f]{6}\b/);
+    assert.match(set.out, /RUN_ID=given-1\b/);
   });
 });

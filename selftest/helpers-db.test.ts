@@ -108,7 +108,7 @@ test('compareSchema: reference schema matches; drifts are named table.column', a
     'gadgetbots.status: default none, expected \'available\'',
     'sessions.user_id: foreign key → users(id) ON DELETE no action, expected → users(id) ON DELETE cascade',
     'table verifications is missing',
-    'users.email: not unique (expected a unique constraint)',
+    'users.email: not unique: no unique constraint or unique index on (email)',
   ]);
 });
 

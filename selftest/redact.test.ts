@@ -2,11 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import JSZip from 'jszip';
-import { collectSecrets, findSecrets, REDACTED, redactText, redactTree, scanText } from '../helpers/redact.ts';
+import { findSecrets, REDACTED, redactText, redactTree, scanText } from '../helpers/redact.ts';
+import { collectSecrets } from '../helpers/secrets.ts';
+import { loadConfig } from '../helpers/config.ts';
+import { makeRunRecord, writeRunRecord } from '../helpers/run-record.ts';
 import { audit } from '../bin/audit-artifacts.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -148,29 +151,39 @@ test('findSecrets reports planted secrets with file, zip entry and kind, and not
 
 function plantProject(dir: string) {
   const dbPw = 'db-Pa55word!';
-  writeFileSync(join(dir, '.env'), [
-    'APP_URL=https://gadgetbot.example.test', 'AUTH_URL=https://gadgetbot-auth.example.test',
-    'ADMIN_USER=gbv-admin', `ADMIN_PASSWORD="${PW}"`, `COOLIFY_TOKEN=${TOKEN}`,
-    `DATABASE_URL=postgresql://gadgetbot:${encodeURIComponent(dbPw)}@db.example.test:5432/gadgetbot`,
-  ].join('\n'));
-  mkdirSync(join(dir, '.stack'), { recursive: true });
-  writeFileSync(join(dir, '.stack', 'last-target.env'), 'VIEWER_USER=gbv-viewer\nVIEWER_PASSWORD=Vi3wer-Secret\n');
+  // What global setup writes: the run record of a configured target (0600, outside reports/).
+  const target = loadConfig({
+    APP_URL: 'https://gadgetbot.example.test', AUTH_URL: 'https://gadgetbot-auth.example.test',
+    ADMIN_USER: 'gbv-admin', ADMIN_PASSWORD: PW, COOLIFY_TOKEN: TOKEN, DEPLOYER_URL: 'https://gadgetbot-coolify.example.test',
+    VIEWER_USER: 'gbv-viewer', VIEWER_PASSWORD: 'Vi3wer-Secret', RUN_ID: 'run-1',
+    DATABASE_URL: `postgresql://gadgetbot:${encodeURIComponent(dbPw)}@db.example.test:5432/gadgetbot`,
+  });
+  const record = writeRunRecord(makeRunRecord(target, { embedded: false }), join(dir, '.gbv'));
+  // A .env nobody reads after the run any more: its secret is NOT expected to be looked for.
+  writeFileSync(join(dir, '.env'), 'ADMIN_PASSWORD=Only-In-Dotenv-9\n');
   mkdirSync(join(dir, '.auth'), { recursive: true });
   const session = 'Ab3dEf6hIj9kLm2nOp5qRs8t';
   writeFileSync(join(dir, '.auth', 'admin.json'), JSON.stringify({
     cookies: [{ name: '__Secure-better-auth.session_token', value: `${session}.${encodeURIComponent('sIg/n+a=')}`, domain: 'gadgetbot.example.test' }],
     origins: [],
   }));
-  return { dbPw, session };
+  return { dbPw, session, record };
 }
 
-test('audit: configured secrets, .stack target, storage-state tokens; files listed, secrets never printed', async (t) => {
+test('audit: the secrets of the run records, storage-state tokens; files listed, secrets never printed', async (t) => {
   const dir = tmp(t);
-  const { dbPw, session } = plantProject(dir);
+  const { dbPw, session, record } = plantProject(dir);
+  assert.equal(statSync(record).mode & 0o777, 0o600, 'the run record is owner-only');
+  assert.equal(statSync(join(dir, '.gbv')).mode & 0o777, 0o700);
   const env = { PATH: process.env.PATH };
-  const found = await collectSecrets({ cwd: dir, env });
+  const found = collectSecrets({ cwd: dir, env, records: 'all', recordDir: join(dir, '.gbv') });
   const values = found.map((s) => s.value);
   for (const v of [PW, TOKEN, dbPw, 'Vi3wer-Secret', session]) assert.ok(values.includes(v), `collectSecrets misses a planted secret (${found.map((s) => s.kind).join(', ')})`);
+  assert.ok(!values.includes('Only-In-Dotenv-9'), '.env is not re-read after the run');
+  // The current run only: the record GBV_RUN_RECORD names, plus what the env names.
+  const current = collectSecrets({ cwd: dir, env: { GBV_RUN_RECORD: record, CI_DEPLOY_TOKEN: 'ci-token-123456' } }).map((s) => s.value);
+  for (const v of [PW, TOKEN, 'ci-token-123456']) assert.ok(current.includes(v));
+  assert.deepEqual(collectSecrets({ cwd: dir, env: {}, includeStorageStates: false }), []);
 
   mkdirSync(join(dir, 'reports', 'allure-results'), { recursive: true });
   mkdirSync(join(dir, 'test-results', 'x'), { recursive: true });

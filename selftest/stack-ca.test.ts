@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
-import { createStackPki, writeCaFile, WRONG_HOST_NAME, type IssuedCert, type StackPki } from '../stack/ca/index.ts';
+import { createIntermediate, createRoot, createStackPki, issueLeaf, writeCaFile, WRONG_HOST_NAME, type IssuedCert, type StackPki } from '../stack/ca/index.ts';
 import type { FaultId } from '../stack/faults.ts';
 
 const HOSTS = { app: 'gadgetbot.stack.test', auth: 'gadgetbot-auth.stack.test', deployer: 'gadgetbot-coolify.stack.test' };
@@ -171,4 +171,43 @@ test("fault cert-default-deployer: no leaf is issued for the deployer host (the 
   const hs = await handshake(pki, pki.defaultCert, HOSTS.deployer);
   assert.equal(hs.authorized, false);
   assert.equal(hs.error, 'DEPTH_ZERO_SELF_SIGNED_CERT');
+});
+
+test('weak-certificate plans: RSA-1024 key, SHA-1 signature and a leaf served alone are each named by the TLS judgement', async () => {
+  const { judgeTls, probeTls, signatureAlgorithmOf } = await import('../helpers/tls.ts');
+  const { CertStore, httpsOptions } = await import('../stack/edge/tls.ts');
+  const now = new Date();
+  const root = await createRoot(now);
+  const inter = await createIntermediate(root, now);
+  const base = { names: ['weak.test'], notBefore: new Date(now.getTime() - 3600_000), notAfter: new Date(now.getTime() + 90 * 86_400_000) };
+  const cases = [
+    { plan: {}, want: undefined, sig: 'ecdsa-with-SHA256' },
+    { plan: { key: 'rsa-1024' as const }, want: /the leaf certificate's key is RSA-1024, below the 2048-bit floor/, sig: 'ecdsa-with-SHA256' },
+    { plan: { signatureHash: 'SHA-1' as const }, want: /the leaf certificate is signed with ecdsa-with-SHA1/, sig: 'ecdsa-with-SHA1' },
+    { plan: { serveIntermediate: false }, want: /sends only the leaf certificate: the intermediate \(CN=Stack R1/, sig: 'ecdsa-with-SHA256' },
+  ];
+  // Self-signed, as Traefik's default: an intermediate in the entrypoint's own chain would complete a leaf served alone.
+  const fallback = await issueLeaf(null, { ...base, names: ['default.test'] });
+  for (const c of cases) {
+    const leaf = await issueLeaf(inter, { ...base, ...c.plan });
+    const der = Buffer.from(leaf.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    assert.equal(signatureAlgorithmOf(der), c.sig);
+    // Served the way the edge serves it under the faults (stack/edge/tls.ts WeakServing).
+    const store = new CertStore();
+    store.set('weak.test', { keyPem: leaf.keyPem, chainPem: leaf.chainPem });
+    const srv = createServer(httpsOptions(fallback, store, 'TLSv1.2', { smallKey: c.plan.key === 'rsa-1024', sha1: c.plan.signatureHash === 'SHA-1' }), (s) => s.end());
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const p = await probeTls('weak.test', (srv.address() as { port: number }).port, { address: '127.0.0.1', ca: [root.pem] });
+      const v = judgeTls(p, { warnDays: 21, expectedIssuer: 'gadgetbot-verify' });
+      if (!c.want) assert.deepEqual(v.problems, []);
+      else {
+        assert.match(v.problems[0] ?? '', c.want);
+        assert.match(v.problems[0] ?? '', /^weak\.test \(127\.0\.0\.1\): /);
+        assert.equal(v.problems.length, 1, `one problem, the chain code explained by it: ${v.problems.join(' | ')}`);
+      }
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  }
 });

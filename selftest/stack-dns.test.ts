@@ -4,8 +4,8 @@ import { Resolver } from 'node:dns/promises';
 import { connect, createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import dns2 from 'dns2';
-import { dnsRecordsFor, startDns, startNameservers, WRONG_A, type DnsHandle } from '../stack/dns/index.ts';
-import { resolveA } from '../helpers/dns.ts';
+import { DEAD_AAAA, dnsRecordsFor, hasIpv6Loopback, startDns, startNameservers, WRONG_A, type DnsHandle } from '../stack/dns/index.ts';
+import { caaPermits, ipv6Kind, resolveA, resolveCaa, resolveHost } from '../helpers/dns.ts';
 import type { FaultId } from '../stack/faults.ts';
 
 const { Packet } = dns2;
@@ -91,19 +91,45 @@ test('healthy: the three names resolve to 127.0.0.1 over UDP (node resolver) and
   });
 });
 
-test('AAAA: no answer (NOERROR, empty), other names NXDOMAIN, names outside stack.test REFUSED', async () => {
+test('AAAA: ::1 for every name with an A record when the machine has IPv6 loopback (else NODATA); other names NXDOMAIN, names outside stack.test REFUSED', async () => {
   await withDns([], async (h) => {
     const r = resolverFor(h);
-    await assert.rejects(r.resolve6(HOSTS.app), { code: 'ENODATA' });
-    const aaaa = await udpQuery(h.port, HOSTS.app, Packet.TYPE.AAAA);
-    assert.equal(aaaa.header.rcode, 0);
-    assert.equal(aaaa.answers.length, 0);
-    assert.equal(aaaa.authorities.length, 1, 'SOA for negative caching');
+    if (hasIpv6Loopback()) assert.deepEqual(await r.resolve6(HOSTS.app), ['::1']);
+    else await assert.rejects(r.resolve6(HOSTS.app), { code: 'ENODATA' });
+    await assert.rejects(r.resolve6('nope.stack.test'), { code: 'ENOTFOUND' });
+    // A type the zone does not hold for an existing name: NOERROR, no answer, SOA for negative caching.
+    const mx = await udpQuery(h.port, HOSTS.app, Packet.TYPE.MX);
+    assert.equal(mx.header.rcode, 0);
+    assert.equal(mx.answers.length, 0);
+    assert.equal(mx.authorities.length, 1, 'SOA for negative caching');
     await assert.rejects(r.resolve4('nope.stack.test'), { code: 'ENOTFOUND' });
     assert.equal((await tcpQuery(h.port, 'nope.stack.test', Packet.TYPE.A)).header.rcode, 3);
     await assert.rejects(r.resolve4('example.com'), { code: 'EREFUSED' });
     assert.equal((await udpQuery(h.port, 'gadgetbot.vellandi.net', Packet.TYPE.A)).header.rcode, 5);
     assert.equal((await tcpQuery(h.port, 'example.com', Packet.TYPE.A)).header.rcode, 5);
+  });
+});
+
+test('CAA at the zone apex allows letsencrypt.org; fault dns-caa-forbids-le allows only another CA', async () => {
+  await withDns([], async (h) => {
+    const caa = await resolverFor(h).resolveCaa('stack.test');
+    assert.ok(caa.some((c) => (c as { issue?: string }).issue === 'letsencrypt.org'), JSON.stringify(caa));
+    assert.deepEqual(await resolveCaa(HOSTS.app, [h.server]), { name: 'stack.test', records: [{ critical: 0, tag: 'issue', value: 'letsencrypt.org' }, { critical: 0, tag: 'iodef', value: 'mailto:hostmaster@stack.test' }] });
+  });
+  await withDns(['dns-caa-forbids-le'], async (h) => {
+    const set = await resolveCaa(HOSTS.auth, [h.server]);
+    assert.deepEqual(caaPermits(set, 'letsencrypt.org'), { ok: false, why: 'CAA at stack.test allows only pki.goog, not letsencrypt.org' });
+  });
+});
+
+test('fault dns-aaaa-dead: the auth host AAAA is 100::1 on both nameservers, its A stays right', async () => {
+  await withDns(['dns-aaaa-dead'], async (h) => {
+    for (const server of h.servers) {
+      const r = await resolveHost(HOSTS.auth, server);
+      assert.deepEqual(r.aaaa.map((x) => x.address), [DEAD_AAAA]);
+      assert.deepEqual(r.a.map((x) => x.address), ['127.0.0.1']);
+    }
+    assert.equal(typeof ipv6Kind(DEAD_AAAA), 'object');
   });
 });
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import JSZip from 'jszip';
 import { CATEGORIES, categorize, diagnose, RULES } from '../helpers/diagnosis.ts';
-import { firstErrorLine } from '../helpers/verdict-reporter.ts';
+import { computeVerdict, firstErrorLine, type TestRecord } from '../helpers/report/verdict.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const PW_CLI = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
@@ -62,10 +62,14 @@ const SAMPLES: [string, string][] = [
   ['relation "verifications" does not exist', 'db-migration'],
   ['getById still finds the deleted bot (HTTP 200): delete answered success but kept the row', 'delete-keeps-row'],
   ['database postgresql://gadgetbot:***@h/gadgetbot: password authentication failed for user "gadgetbot" (28P01)', 'database-unreachable'],
+  ['zitadel-db: the newest backup (2026-12-01 03:00 UTC) failed: "password authentication failed for user "zitadel""', 'backup-failing'],
+  ['gadgetbot-db: backup execution 42 ended with status failed', 'backup-failing'],
   ['authorization: a non-admin user could create a GadgetBot (the plan requires admin only)', 'no-admin-check'],
   ['sign-in accepted an external callbackURL https://evil.example', 'open-redirect'],
   ['a forged callback with a mismatched state created a session (state not checked)', 'callback-replay'],
   ['sign-out left the server session valid: the old session token still works', 'signout-keeps-session'],
+  ["after the admin signed out, the old admin token still names session s1 of user u1 on the server: sign-out left the server session valid (only the cookie was cleared)", 'signout-keeps-session'],
+  ["after the admin signed out, the viewer's separate session s2 is gone (now: no session (get-session HTTP 200)): sign-out ended other sessions than the caller's", 'signout-ends-other-sessions'],
   ['after a browser restart the user was sent to sign in again: the session cookie has no expiry (or the session ended)', 'session-cookie-not-persistent'],
   ["the saved session expires in 9 min (< 24 h): users are signed out after minutes (Better Auth's session.expiresIn is too short; its default is 7 days)", 'session-short-lived'],
   ['__Secure-better-auth.session_token expires in 10 min (expected more than a day)', 'session-short-lived'],
@@ -75,6 +79,21 @@ const SAMPLES: [string, string][] = [
   ['gadgetbot-coolify.stack.test: certificate does not cover gadgetbot-coolify.stack.test (SAN: none); self-signed (issuer TRAEFIK DEFAULT CERT)', 'cert-untrusted'],
   ['the app reports no session after a completed sign-in', 'sign-in-failed'],
   ['ConfigError: APP_URL: missing required variable', 'config'],
+  // infra/db hints (engineer infra): the wording the checks use, observed fact first.
+  ['gadgetbot.stack.test (127.0.0.1): the server sends only the leaf certificate: the intermediate (CN=R11, O=Let\'s Encrypt) is missing from the chain it serves', 'cert-chain-incomplete'],
+  ["gadgetbot-coolify.stack.test (127.0.0.1): the leaf certificate's key is RSA-1024, below the 2048-bit floor (breakable; browsers refuse it)", 'cert-weak-key'],
+  ['gadgetbot-auth.stack.test (::1): the leaf certificate is signed with sha1WithRSAEncryption (collisions are practical: browsers refuse it; floor SHA-256)', 'cert-weak-signature'],
+  ['gadgetbot.stack.test (127.0.0.1): accepts a TLSv1 handshake (TLS 1.0 and 1.1 must be refused: downgrade attacks, no modern ciphers)', 'tls-legacy-versions'],
+  ["gadgetbot.stack.test: CAA at stack.test allows only pki.goog, not letsencrypt.org: Let's Encrypt refuses to renew its certificate", 'caa-forbids-le'],
+  ['gadgetbot-auth.stack.test: AAAA via 1.1.1.1 → 2a01:4f9::1, which refuses connections on port 443 (nothing listens at [2a01:4f9::1]:443)', 'dns-aaaa-wrong'],
+  ['gadgetbot.stack.test: plain HTTP on port 80: redirect dropped the path: /gbv?q=1 became /', 'redirect-drops-path'],
+  ['gadgetbot-auth.stack.test: plain HTTP on port 80: redirect goes to another host: gadgetbot.vellandi.net, expected gadgetbot-auth.vellandi.net', 'redirect-wrong-host'],
+  ['gadgetbot-coolify.stack.test: plain HTTP on port 80: redirect loop: 302 to http://gadgetbot-coolify.stack.test/x and back, never reaching https (1 hop)', 'redirect-loop'],
+  ['gadgetbot.stack.test/ (status 200): HSTS max-age=60 (0 days), below the floor of 15552000 s (180 days): browsers forget it', 'hsts-weak'],
+  ['gadgetbot.stack.test/ (status 200): no Strict-Transport-Security header: an attacker on the network path', 'hsts-missing'],
+  ['gadgetbot-coolify.stack.test: /api/health answered 200 with "<!DOCTYPE html>", not Coolify\'s "OK" (another service answers this route)', 'health-other-service'],
+  ['gadgetbot-coolify.stack.test: /api/health answered 503 "Service Unavailable"', 'deployer-unhealthy'],
+  ["127.0.0.2:5432/gadgetbot: gadgetbots.status: default none, expected 'available'", 'db-schema-drift'],
 ];
 
 test('diagnose: real failure messages map to the right signature; every rule is exercised', () => {
@@ -105,6 +124,67 @@ test('firstErrorLine: the custom message, or the matcher with Expected/Received'
     'expect(received).toBe(expected) // Object.is equality — Expected: 200, Received: 404');
   assert.equal(firstErrorLine(''), '(no error message)');
   assert.ok(firstErrorLine('x'.repeat(1000)).length <= 300);
+});
+
+// ---- the verdict as a pure function ---------------------------------------------------------------------------
+
+const rec = (over: Partial<TestRecord>): TestRecord => ({
+  project: 'infra', title: 'a check', tags: [], outcome: 'expected', lastStatus: 'passed', declaredSkip: false,
+  errorText: '', annotations: [], ...over,
+});
+
+test('computeVerdict: tally per area in config order, skipped vs never run, gate, first root cause with its hint', () => {
+  const v = computeVerdict({
+    projects: ['infra', 'db', 'auth'],
+    runStatus: 'failed',
+    globalErrors: [],
+    tests: [
+      rec({ project: 'auth', title: 'signs in', outcome: 'skipped', lastStatus: undefined }), // never ran: setup failed
+      rec({ project: 'auth', title: 'picker', outcome: 'skipped', lastStatus: undefined, declaredSkip: true }),
+      rec({ project: 'db', title: 'tables' }),
+      rec({ project: 'infra', title: 'tls › app host', tags: ['@smoke'], outcome: 'unexpected', lastStatus: 'failed', errorText: 'Error: gadgetbot.stack.test: certificate expired 1 day ago' }),
+      rec({ project: 'infra', title: 'dns', outcome: 'flaky' }),
+      rec({ project: 'infra', title: 'late', outcome: 'unexpected', lastStatus: 'timedOut' }),
+    ],
+  });
+  assert.equal(v.status, 'FAILED');
+  assert.deepEqual(v.projects.map((p) => [p.project, p.passed, p.total, p.notRun, p.skipped, p.flaky]),
+    [['infra', 1, 3, 0, 0, 1], ['db', 1, 1, 0, 0, 0], ['auth', 0, 1, 1, 1, 0]]);
+  assert.deepEqual(v.gate, { tag: '@smoke', failed: 1, passed: false });
+  assert.equal(v.rootCause?.diagnosis?.id, 'cert-expired');
+  assert.match(v.line, /^VERDICT: FAILED — infra 1\/3 \(1 flaky\), db 1\/1, auth 0\/1 \(1 not run, 1 skipped\) — first root cause: \[infra\] tls › app host: gadgetbot\.stack\.test: certificate expired 1 day ago \[hint: .*Fix: .*\]$/);
+  // A run that stopped early, or a global error, fails without any failed test.
+  assert.match(computeVerdict({ projects: [], tests: [], runStatus: 'interrupted', globalErrors: [] }).line, /^VERDICT: FAILED — no tests ran — first root cause: run interrupted/);
+  const g = computeVerdict({ projects: ['infra'], tests: [rec({})], runStatus: 'failed', globalErrors: ['preflight failed: cannot resolve x via y: NXDOMAIN'] });
+  assert.equal(g.status, 'FAILED');
+  assert.equal(g.rootCause?.diagnosis?.id, 'dns-missing');
+});
+
+test('computeVerdict: warnings are counted and listed but never fail; headlines go on the line; figures per test, once', () => {
+  const w1 = { type: 'warning', description: 'gadgetbot.stack.test: no Permissions-Policy header (a second line of defence)' };
+  const v = computeVerdict({
+    projects: ['infra', 'disruptive'],
+    runStatus: 'passed',
+    globalErrors: [],
+    tests: [
+      rec({ title: 'headers', annotations: [w1] }),
+      rec({ title: 'headers', annotations: [w1] }), // --repeat-each: the same finding once
+      rec({ title: 'cookies', annotations: [{ type: 'warning', description: 'SameSite=Lax, not Strict' }] }),
+      rec({ project: 'disruptive', title: 'redeploy', annotations: [
+        { type: 'figure', description: 'downtime app: 0.0 s of 10 s' }, { type: 'figure', description: 'sessions: 2 of 2 kept' },
+        { type: 'headline', description: 'redeploy: 0.0 s downtime of 10 s, sessions kept' },
+      ] }),
+    ],
+  });
+  assert.equal(v.status, 'PASSED');
+  assert.equal(v.warnings.length, 2);
+  assert.equal(v.line, 'VERDICT: PASSED with 2 warnings: gadgetbot.stack.test: no Permissions-Policy header (a second line of defence); SameSite=Lax, not Strict — infra 3/3, disruptive 1/1 — redeploy: 0.0 s downtime of 10 s, sessions kept');
+  assert.deepEqual(v.figures, [{ project: 'disruptive', test: 'redeploy', figures: ['downtime app: 0.0 s of 10 s', 'sessions: 2 of 2 kept'], headline: 'redeploy: 0.0 s downtime of 10 s, sessions kept' }]);
+  assert.equal(computeVerdict({ projects: ['infra'], runStatus: 'passed', globalErrors: [], tests: [rec({ annotations: [{ type: 'warning', description: 'x' }] })] }).line,
+    'VERDICT: PASSED with 1 warning: x — infra 1/1');
+  // Under --strict the warning is a thrown error: the test fails, and the verdict says so like any failure.
+  const strict = computeVerdict({ projects: ['infra'], runStatus: 'failed', globalErrors: [], tests: [rec({ outcome: 'unexpected', lastStatus: 'failed', errorText: 'Error: x (a warning, failing because of --strict)' })] });
+  assert.match(strict.line, /^VERDICT: FAILED — infra 0\/1 — first root cause: \[infra\] a check: x \(a warning, failing because of --strict\)$/);
 });
 
 // ---- the reporter in a real Playwright run --------------------------------------------------------------------
@@ -161,6 +241,19 @@ test('app host certificate is valid', { tag: '@smoke' }, async ({ request }) => 
   throw new Error('gadgetbot.stack.test: certificate expired 1 day ago (notAfter 2025-01-01 00:00 UTC); signed in with ' + process.env.ADMIN_PASSWORD);
 });
 `);
+  // A spec written the suite's way (the project's test): its warning, figures and headline reach the terminal,
+  // the VERDICT line, verdict.json and the Allure overview; the automatic fixture labels the epic, no browser.
+  writeFileSync(join(dir, 'tests', 'infra', 'measured.spec.ts'), `
+import { test } from ${JSON.stringify(join(ROOT, 'fixtures', 'test.ts'))};
+import { warn } from ${JSON.stringify(join(ROOT, 'helpers', 'findings.ts'))};
+import { figure, headline } from ${JSON.stringify(join(ROOT, 'helpers', 'figures.ts'))};
+test('measured check', async () => {
+  figure('downtime app', '0.0 s of 10 s');
+  figure('sessions', '1 of 1 kept');
+  headline('demo: 0.0 s downtime of 10 s, sessions kept');
+  warn('demo.test: no Permissions-Policy header');
+});
+`);
   writeFileSync(join(dir, 'tests', 'auth', 'login.spec.ts'), `
 import { test } from '@playwright/test';
 test('auth host resolves', async () => { throw new Error('cannot resolve gadgetbot-auth.stack.test via 127.0.0.1:5353: NXDOMAIN'); });
@@ -168,11 +261,11 @@ test('auth host resolves', async () => { throw new Error('cannot resolve gadgetb
   return dir;
 }
 
-function runPlaywright(dir: string, args: string[] = []): Promise<{ code: number | null; out: string }> {
+function runPlaywright(dir: string, args: string[] = [], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [PW_CLI, 'test', ...args], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, FORCE_COLOR: '0', ADMIN_PASSWORD: PLANTED, PLANTED_BEARER: BEARER },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? dir, FORCE_COLOR: '0', ADMIN_PASSWORD: PLANTED, PLANTED_BEARER: BEARER, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so a time-out takes the workers down too
     });
@@ -199,8 +292,13 @@ function* files(dir: string): Generator<string> {
 // Both runs start at once (they are independent child processes); the tests below await their outcomes.
 const failingDir = makeProject();
 const greenDir = makeProject();
-const failingRun = runPlaywright(failingDir);
-const greenRun = runPlaywright(greenDir, ['--grep', 'home page']);
+const failingRun = runPlaywright(failingDir, ['--grep-invert', 'measured']);
+// The project's test resolves its target (baseURL) for every test, as in the suite after global setup.
+const DEMO_TARGET = { APP_URL: 'https://demo.test', AUTH_URL: 'https://auth.demo.test', ADMIN_USER: 'gbv-admin' };
+const greenRun = runPlaywright(greenDir, ['--grep', 'home page|measured'], DEMO_TARGET);
+// bin/verify.ts --strict sets STRICT=1 for the run: the same warning then fails its test.
+const strictDir = makeProject();
+const strictRun = runPlaywright(strictDir, ['--grep', 'measured'], { ...DEMO_TARGET, STRICT: '1' });
 
 test('verdict line, hint, diagnosis in JSON and Allure, and a redacted trace', async () => {
   const dir = failingDir;
@@ -262,11 +360,39 @@ test('verdict line, hint, diagnosis in JSON and Allure, and a redacted trace', a
   assert.match(network, /"name":"__Secure-better-auth\.session_token","value":"\[REDACTED\]"/);
 });
 
-test('a green run prints VERDICT: PASSED with the per-area tally', async () => {
+test('a green run: VERDICT PASSED with its warning and headline, measurements before it, Allure overview and epic', async () => {
   const dir = greenDir;
   const { code, out } = await greenRun;
   assert.equal(code, 0, out);
   const v = out.split('\n').filter((l) => l.startsWith('VERDICT:'));
-  assert.deepEqual(v, ['VERDICT: PASSED — infra 1/1']);
-  assert.equal(JSON.parse(readFileSync(join(dir, 'reports', 'verdict.json'), 'utf8')).gate.passed, true);
+  assert.deepEqual(v, ['VERDICT: PASSED with 1 warning: demo.test: no Permissions-Policy header — infra 2/2 — demo: 0.0 s downtime of 10 s, sessions kept']);
+  const tail = out.slice(out.indexOf('Measurements:'));
+  assert.match(tail, /^Measurements:\n  \[infra\] measured check — demo: 0\.0 s downtime of 10 s, sessions kept\n    downtime app: 0\.0 s of 10 s\n    sessions: 1 of 1 kept\nWarnings \(1; [^\n]*\):\n  \[infra\] measured check: demo\.test: no Permissions-Policy header\nVERDICT: PASSED/);
+  const verdict = JSON.parse(readFileSync(join(dir, 'reports', 'verdict.json'), 'utf8'));
+  assert.equal(verdict.gate.passed, true);
+  assert.deepEqual(verdict.warnings, [{ project: 'infra', test: 'measured check', message: 'demo.test: no Permissions-Policy header' }]);
+  assert.equal(verdict.figures[0].headline, 'demo: 0.0 s downtime of 10 s, sessions kept');
+  const results = readdirSync(join(dir, 'reports', 'allure-results')).filter((f) => f.endsWith('-result.json'))
+    .map((f) => JSON.parse(readFileSync(join(dir, 'reports', 'allure-results', f), 'utf8')));
+  const measured = results.find((r) => r.name === 'measured check');
+  const labels = (name: string) => measured.labels.filter((l: { name: string }) => l.name === name).map((l: { value: string }) => l.value);
+  assert.deepEqual(labels('epic'), ['Infrastructure']);
+  assert.deepEqual(labels('warning'), ['demo.test: no Permissions-Policy header']);
+  assert.deepEqual(labels('figure'), ['downtime app: 0.0 s of 10 s', 'sessions: 1 of 1 kept']);
+  assert.match(measured.description, /\*\*Measurements\*\*: demo: 0\.0 s downtime of 10 s, sessions kept\n\n- downtime app: 0\.0 s of 10 s\n- sessions: 1 of 1 kept/);
+  assert.match(measured.description, /\*\*Warnings\*\*[^\n]*\n\n- demo\.test: no Permissions-Policy header/);
+  assert.equal(measured.status, 'passed');
+  // No browser was launched for it: the label fixture asks for none (and, boxed, is no step of its own).
+  const steps = JSON.stringify(measured.steps);
+  assert.match(steps, /Fixture \\"target\\"/, 'fixture steps are recorded (allure-playwright detail)');
+  assert.doesNotMatch(steps, /Fixture \\"(browser|context|page|allureLabels)\\"|Launch browser/);
+});
+
+test('--strict (STRICT=1): the warning fails its test, and the verdict says FAILED like for any failure', async () => {
+  const { code, out } = await strictRun;
+  assert.equal(code, 1, out);
+  const v = out.split('\n').filter((l) => l.startsWith('VERDICT:'));
+  assert.deepEqual(v, ['VERDICT: FAILED — infra 0/1 — first root cause: [infra] measured check: demo.test: no Permissions-Policy header (a warning, failing because of --strict) — demo: 0.0 s downtime of 10 s, sessions kept']);
+  const verdict = JSON.parse(readFileSync(join(strictDir, 'reports', 'verdict.json'), 'utf8'));
+  assert.deepEqual(verdict.warnings, []);
 });

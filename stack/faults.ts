@@ -45,6 +45,25 @@ export const FAULT_IDS = [
   'no-csrf-check',
   'cookie-no-secure-prefix',
   'session-short-lived',
+  'signout-ends-all-sessions',
+  'wrong-password-accepted-viewer',
+  'id-token-nonce-dropped',
+  'id-token-extra-audience',
+  'login-skips-password',
+  'dns-aaaa-dead',
+  'dns-caa-forbids-le',
+  'cert-weak-key',
+  'cert-sha1-signature',
+  'cert-chain-incomplete',
+  'tls-legacy-versions',
+  'hsts-short-max-age',
+  'hsts-missing-deployer',
+  'redirect-drops-path',
+  'redirect-other-host',
+  'redirect-loop',
+  'db-default-dropped',
+  'db-index-missing',
+  'deployer-health-misrouted',
   'list-skips-newest',
   'list-omits-type',
   'list-keeps-deleted',
@@ -332,6 +351,120 @@ export const FAULTS: readonly Fault[] = [
     promise: 'a saved session stays signed in for days (at least SESSION_MIN_HOURS)',
   },
   {
+    id: 'signout-ends-all-sessions',
+    owner: 'app',
+    breaks: 'sign-out deletes every session of every user, not only the caller\'s',
+    promise: 'sign-out ends the caller\'s session and no one else\'s',
+  },
+  {
+    id: 'wrong-password-accepted-viewer',
+    owner: 'auth',
+    breaks: 'the password step accepts any password for users without the admin role (the admin is still checked)',
+    promise: 'a wrong password is refused for every user',
+  },
+  {
+    id: 'id-token-nonce-dropped',
+    owner: 'auth',
+    breaks: 'id_tokens leave out the nonce the authorize request sent (still signed by the published key)',
+    promise: 'an id_token is bound to the sign-in that asked for it (nonce), verifiable by any relying party',
+  },
+  {
+    id: 'id-token-extra-audience',
+    owner: 'auth',
+    breaks: 'id_tokens name a second audience besides the client, without azp (still signed by the published key)',
+    promise: 'an id_token is issued for this client only, verifiable by any relying party',
+  },
+  {
+    id: 'login-skips-password',
+    owner: 'auth',
+    breaks: 'Login V2 finishes an app\'s sign-in after the login name alone, without the password screen',
+    promise: 'signing in to the app takes the Login V2 sequence with the user\'s password',
+  },
+  {
+    id: 'dns-aaaa-dead',
+    owner: 'dns',
+    breaks: "the auth host's AAAA points at 100::1 (IPv6 discard prefix) while its A record is right",
+    promise: 'every address a host name resolves to (A and AAAA) reaches the server',
+  },
+  {
+    id: 'dns-caa-forbids-le',
+    owner: 'dns',
+    breaks: "the zone's CAA set allows only pki.goog, so Let's Encrypt must refuse every renewal",
+    promise: "Let's Encrypt may issue for every host (CAA absent or naming letsencrypt.org)",
+  },
+  {
+    id: 'cert-weak-key',
+    owner: 'ca/edge',
+    breaks: 'the deployer host serves a certificate with an RSA-1024 key (the edge stays at TLS 1.2, as set-ups with such keys do)',
+    promise: 'certificate keys are strong (RSA >= 2048 bits, EC >= 256 bits)',
+  },
+  {
+    id: 'cert-sha1-signature',
+    owner: 'ca/edge',
+    breaks: "the auth host's certificate is signed with ECDSA-SHA1",
+    promise: 'certificates are signed with SHA-256 or stronger (no SHA-1, no MD5)',
+  },
+  {
+    id: 'cert-chain-incomplete',
+    owner: 'ca/edge',
+    breaks: 'the app host serves its leaf certificate without the intermediate (cert.pem instead of fullchain.pem)',
+    promise: 'every host serves the chain up to a trusted root (leaf + intermediate)',
+  },
+  {
+    id: 'tls-legacy-versions',
+    owner: 'edge',
+    breaks: 'the edge accepts TLS 1.0 and 1.1 handshakes on every host',
+    promise: 'TLS 1.0 and 1.1 are refused; TLS 1.2 or newer is negotiated',
+  },
+  {
+    id: 'hsts-short-max-age',
+    owner: 'edge',
+    breaks: 'a headers middleware on the app host rewrites HSTS to max-age=60',
+    promise: 'every host sends HSTS with max-age of at least HSTS_MIN_MAX_AGE',
+  },
+  {
+    id: 'hsts-missing-deployer',
+    owner: 'edge',
+    breaks: 'the deployer host has no HSTS (its router lacks the headers middleware the others have)',
+    promise: 'every host sends HSTS with max-age of at least HSTS_MIN_MAX_AGE',
+  },
+  {
+    id: 'redirect-drops-path',
+    owner: 'edge',
+    breaks: "the app host's plain-HTTP redirect goes to https://<host>/ whatever the path and query",
+    promise: 'plain HTTP redirects to https on the same host, path and query kept',
+  },
+  {
+    id: 'redirect-other-host',
+    owner: 'edge',
+    breaks: "the auth host's plain-HTTP redirect goes to the app host",
+    promise: 'plain HTTP redirects to https on the same host, path and query kept',
+  },
+  {
+    id: 'redirect-loop',
+    owner: 'edge',
+    breaks: "the deployer host's plain-HTTP answer is a 302 to its own http:// URL (a redirect loop)",
+    promise: 'plain HTTP redirects to https on the same host, path and query kept',
+  },
+  {
+    id: 'db-default-dropped',
+    owner: 'postgres',
+    breaks: "gadgetbots.status lost its default 'available' (hand-edited after the migrations)",
+    promise: 'the app tables match the migrations: columns, types, defaults, constraints, indexes',
+  },
+  {
+    id: 'db-index-missing',
+    owner: 'postgres',
+    breaks: 'the unique index of sessions.token is gone (sessions_token_unique dropped)',
+    promise: 'the app tables match the migrations: columns, types, defaults, constraints, indexes',
+  },
+  {
+    id: 'deployer-health-misrouted',
+    owner: 'edge',
+    breaks: "a higher-priority router answers the deployer host's /api/health with the dashboard's HTML page (200)",
+    promise: "Coolify's health endpoint answers 200 \"OK\" (status and body)",
+  },
+  {
     id: 'list-skips-newest',
     owner: 'app',
     breaks: 'the bot list (oRPC list and the products page) skips the newest bot (OFFSET 1: pages counted from 1)',
@@ -448,4 +581,48 @@ export function describeFault(id: FaultId): Fault {
   const f = FAULTS.find((x) => x.id === id);
   if (!f) throw new FaultError(`Unknown fault id: ${id}`, [id]);
   return f;
+}
+
+/**
+ * Faults that a running stack can switch on and off (StackHandle.setFault, `npm run stack -- fault <id> on|off`),
+ * each taking effect from the next request, and applied to every new app or auth instance (a redeploy keeps the
+ * set). The others shape how a service is built or started (a client registration, a database schema, a
+ * Better Auth option, the target's variables) and need a new stack. Add a fault here only when every place
+ * that reads it reads it per request (or the orchestrator re-applies it; see stack/orchestrator/runtime.ts).
+ */
+export const RUNTIME_FAULTS: readonly FaultId[] = [
+  // edge
+  'no-https-redirect',
+  'app-404-path-prefix',
+  'http-port-closed',
+  // certificates (the edge swaps them; the CA issues new ones)
+  'cert-expired',
+  'cert-wrong-host',
+  'cert-expiring-soon',
+  'cert-default-deployer',
+  // dns
+  'dns-wrong-a',
+  'dns-missing-auth',
+  'dns-missing-deployer',
+  'dns-secondary-stale',
+  // app (read per request)
+  'app-health-failing',
+  'missing-security-headers',
+  'no-admin-check',
+  'delete-keeps-row',
+  'no-session-check',
+  'list-snapshot',
+  'no-csrf-check',
+  'session-cookie-not-persistent',
+  // auth (read per request)
+  'auth-healthz-failing',
+  'auth-not-ready',
+  'login-v1',
+  'issuer-mismatch',
+  'wrong-password-accepted',
+  'auth-missing-security-headers',
+];
+
+export function isRuntimeFault(id: FaultId): boolean {
+  return RUNTIME_FAULTS.includes(id);
 }

@@ -11,7 +11,9 @@ import { assertPortFree, freePort, isAlive } from './process.ts';
 import { wireDeployer } from './orchestrator/deployer.ts';
 import { portHint, startFront, type Run } from './orchestrator/front.ts';
 import { HOSTS, STACK_ROOT, stackUrls } from './orchestrator/names.ts';
-import { dbPasswords, runSecrets } from './orchestrator/secrets.ts';
+import { startControl } from './orchestrator/control.ts';
+import { FaultSwitch } from './orchestrator/runtime.ts';
+import { dbPasswords, runSecrets, secret } from './orchestrator/secrets.ts';
 import { appSupervisor, authSupervisor, launchApp, launchAuth, type ServiceInputs } from './orchestrator/services.ts';
 import { openRunFolder, sweepStaleRuns } from './orchestrator/sweep.ts';
 import { targetEnv } from './orchestrator/target.ts';
@@ -39,6 +41,14 @@ export interface StackHandle {
   env: Record<string, string>;
   dir: string;
   stop(): Promise<void>;
+  /**
+   * Switches a fault of RUNTIME_FAULTS (stack/faults.ts) on or off while the stack runs; resolves once every
+   * service answers with the new set (from the next request on; a redeployed app or auth starts with it).
+   * Rejects with a FaultError, changing nothing, for any other fault.
+   */
+  setFault(id: FaultId, on: boolean): Promise<void>;
+  /** The faults on now. */
+  faults(): FaultId[];
 }
 
 /** Not part of the contract: knobs for the stack's own tests and the benchmark. */
@@ -52,7 +62,6 @@ export interface StackInternalOptions extends StackOptions {
 }
 
 export interface StackDetails extends StackHandle {
-  faults: FaultId[];
   hosts: { app: string; auth: string; deployer: string };
   ports: { https: number; http: number; dns: number; postgres: number; deployer: number };
   edge: EdgeHandle;
@@ -83,13 +92,15 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
   const folder = await openRunFolder(stackRoot, t0, opts.log);
   const parts: Parts = { pgPid: -1 };
   const stop = registerTeardown(parts, folder.dir);
-  const run: Run = { folder, stackRoot, faults, parts, mark: (phase) => (timings[phase] = Date.now() - t0) };
+  const run: Run = { folder, stackRoot, faults, live: new Set(faults), parts, mark: (phase) => (timings[phase] = Date.now() - t0) };
   try {
     folder.log(`stack: starting in ${folder.dir}${faults.length ? ` with faults ${faults.join(',')}` : ''}`);
     const details = await startPhases(run, opts);
+    parts.control = await startControl(folder.dir, details.switch, folder.log);
     run.mark('ready');
     folder.log(`stack: ready in ${timings.ready} ms (${Object.entries(timings).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-    return { ...details, stop, timings };
+    const { switch: faultSwitch, ...rest } = details;
+    return { ...rest, stop, timings, setFault: (id, on) => faultSwitch.set(id, on), faults: () => faultSwitch.list() };
   } catch (e) {
     folder.log(`stack: start failed: ${(e as Error).message}`);
     await stop();
@@ -98,7 +109,9 @@ export async function startStackDetailed(opts: StackInternalOptions = {}): Promi
 }
 
 /** Every phase after the run folder: front, services, deployer, target. */
-async function startPhases(run: Run, opts: StackInternalOptions): Promise<Omit<StackDetails, 'stop' | 'timings'>> {
+type Started = Omit<StackDetails, 'stop' | 'timings' | 'setFault' | 'faults'> & { switch: FaultSwitch };
+
+async function startPhases(run: Run, opts: StackInternalOptions): Promise<Started> {
   const { parts, faults } = run;
   const healthTimeoutMs = opts.healthTimeoutMs ?? 30_000;
   const wantPorts = opts.ports && opts.ports !== 'auto' ? opts.ports : { https: 0, http: 0 };
@@ -112,6 +125,7 @@ async function startPhases(run: Run, opts: StackInternalOptions): Promise<Omit<S
 
   const urls = stackUrls(front.edge.httpsPort);
   const secrets = runSecrets();
+  const controlToken = secret(24);
   const inputs: ServiceInputs = {
     urls,
     secrets,
@@ -120,6 +134,7 @@ async function startPhases(run: Run, opts: StackInternalOptions): Promise<Omit<S
     appScript: opts.appScript,
     authScript: opts.authScript,
     signInRateLimit: opts.signInRateLimit,
+    controlToken,
   };
   const auth = (parts.auth = authSupervisor(run, inputs));
   const app = (parts.app = appSupervisor(run, inputs));
@@ -147,7 +162,7 @@ async function startPhases(run: Run, opts: StackInternalOptions): Promise<Omit<S
   return {
     env: targetEnv({ faults, urls, secrets, front, pg: pgH, app, auth }),
     dir: run.folder.dir,
-    faults,
+    switch: new FaultSwitch({ run, front, app, auth, token: controlToken }),
     hosts: { ...HOSTS },
     ports: { https: front.edge.httpsPort, http: front.edge.httpPort, dns: front.dns.port, postgres: pgH.port, deployer: deployer.port },
     edge: front.edge,

@@ -1,12 +1,15 @@
 // Runs once in the runner process before any worker: picks the target (the configured one, or a fresh
-// embedded stack), validates the configuration and proves the target is reachable, so a dead or
-// misconfigured target fails the run in seconds with one clear line.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+// embedded stack), validates the configuration, writes the run record (helpers/run-record.ts: what may be
+// printed, what must be redacted) and proves the target is reachable, so a dead or misconfigured target fails
+// the run in seconds with one clear line. `.env` is not read here: bin/verify.ts loaded it into the environment.
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FullConfig } from '@playwright/test';
-import { ConfigError, describeTarget, loadConfig, loadDotenv } from '../helpers/config.ts';
+import { ConfigError, describeTarget, loadConfig, type Target } from '../helpers/config.ts';
 import { preflight, PreflightError } from '../helpers/preflight.ts';
+import { makeRunRecord, RECORD_ENV, writeRunRecord } from '../helpers/run-record.ts';
+import { namedSecretsFromEnv } from '../helpers/secrets.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
@@ -18,11 +21,6 @@ declare global {
   // Shared with global-teardown.ts (same runner process).
   // eslint-disable-next-line no-var
   var __gbvStack: StackHandle | undefined;
-}
-
-/** Quote for a .env file: values are generated (no newlines), but may hold characters dotenv treats specially. */
-function envLine(k: string, v: string): string {
-  return `${k}=${/^[A-Za-z0-9_./:@,+-]*$/.test(v) ? v : `'${v.replace(/'/g, "'\\''")}'`}`;
 }
 
 export async function startEmbeddedStack(): Promise<StackHandle> {
@@ -37,12 +35,9 @@ export async function startEmbeddedStack(): Promise<StackHandle> {
     log: process.env.GBV_STACK_LOG === '1' ? (line) => console.log(`[stack] ${line}`) : undefined,
   });
   globalThis.__gbvStack = handle;
+  // The workers are forked after global setup: the environment is how they get the target.
   for (const [k, v] of Object.entries(handle.env)) process.env[k] = v;
-  mkdirSync(join(ROOT, '.stack'), { recursive: true });
-  const file = join(ROOT, '.stack', 'last-target.env');
-  writeFileSync(file, `# embedded stack target, run folder ${handle.dir}\n${Object.entries(handle.env).map(([k, v]) => envLine(k, v)).join('\n')}\n`, { mode: 0o600 });
-  chmodSync(file, 0o600); // mode only applies when the file is created
-  console.log(`[setup] embedded stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (target written to .stack/last-target.env)`);
+  console.log(`[setup] embedded stack up in ${((Date.now() - started) / 1000).toFixed(1)} s (run folder ${handle.dir})`);
   return handle;
 }
 
@@ -52,9 +47,19 @@ async function stopStack(): Promise<void> {
   if (h) await h.stop().catch((e) => console.error(`[setup] stopping the stack failed: ${(e as Error).message}`));
 }
 
+/** The one record of this run's target; its path travels to the reporter (same process) in the environment. */
+function recordRun(target: Target, embedded: boolean): void {
+  const stackSecrets = embedded ? namedSecretsFromEnv(globalThis.__gbvStack?.env ?? {}, 'embedded stack') : [];
+  const file = writeRunRecord(makeRunRecord(target, { embedded, extraSecrets: stackSecrets }));
+  process.env[RECORD_ENV] = file;
+}
+
 export default async function globalSetup(_config: FullConfig): Promise<void> {
-  loadDotenv(join(ROOT, '.env'));
-  if (!process.env.APP_URL?.trim()) await startEmbeddedStack();
+  const embedded = !process.env.APP_URL?.trim();
+  if (embedded && process.env.GBV_NO_DOTENV !== '1' && !process.env.GBV_DOTENV_LOADED && existsSync(join(ROOT, '.env'))) {
+    console.warn('[setup] .env is read by bin/verify.ts (npm run smoke), not by a bare `playwright test`: using the embedded stack');
+  }
+  if (embedded) await startEmbeddedStack();
 
   let target;
   try {
@@ -67,10 +72,9 @@ export default async function globalSetup(_config: FullConfig): Promise<void> {
     }
     throw e;
   }
+  recordRun(target, embedded);
   const d = describeTarget(target);
   console.log(`[setup] target ${d.TARGET_NAME} (run ${d.RUN_ID}): app ${d.APP_URL}, auth ${d.AUTH_URL}, deployer ${d.DEPLOYER_URL}`);
-  // Workers must use the same run id (test data names), so pin it.
-  process.env.RUN_ID = target.runId;
 
   try {
     const r = await preflight(target);

@@ -1,9 +1,19 @@
-// Stops the embedded stack global setup started (nothing to do against a configured deployment).
+// Stops the embedded stack global setup started (nothing to do against a configured deployment), and removes the
+// run record when no reporter of this run will read it (a monitor round with `--reporter=json`): only the verdict
+// reporter (which redacts with it after teardown) and the report built from its verdict.json do.
 import type { FullConfig } from '@playwright/test';
 import { rmSync } from 'node:fs';
 import { authDirFor } from '../fixtures/auth-state.ts';
+import { RECORD_ENV } from '../helpers/run-record.ts';
 
-export default async function globalTeardown(_config: FullConfig): Promise<void> {
+function dropUnreadRecord(config: FullConfig): void {
+  const file = process.env[RECORD_ENV];
+  const read = (config.reporter ?? []).some(([name]) => /verdict-reporter/.test(name));
+  if (file && !read) rmSync(file, { force: true });
+}
+
+export default async function globalTeardown(config: FullConfig): Promise<void> {
+  dropUnreadRecord(config);
   const h = globalThis.__gbvStack;
   globalThis.__gbvStack = undefined;
   if (!h) return;

@@ -37,14 +37,25 @@ export function judgeVerdict(verdictLine: string, outcomes: Outcome[]): string[]
   return [];
 }
 
+/** Rows whose causes are judged strictly by default: the API-level ones, where every failure's hint is declared. */
+const STRICT_PROJECTS = new Set(['infra', 'db']);
+
 /**
- * Blame only what the faults created: no failure of the row may mention a `mustNotMention` pattern.
+ * Blame only what the faults created: no failure of the row may mention a `mustNotMention` pattern, and (in rows of
+ * the API-level projects, or with `strictCauses`) every failure's hint must be one the row declares (a mustFail
+ * `hint` or `allowHints`): a hint the faults did not cause is a wrong cause named to the reader.
  */
 export function judgeCauses(row: MatrixRow, outcomes: Outcome[]): string[] {
   const problems: string[] = [];
   const failed = outcomes.filter((o) => o.status === 'unexpected');
   for (const o of failed) for (const re of row.mustNotMention ?? []) {
     if (re.test(o.message)) problems.push(`${o.title} names a cause the row's faults did not create (${re}): ${firstLine(o.message, 300)}`);
+  }
+  const strict = row.strictCauses ?? row.projects.every((p) => STRICT_PROJECTS.has(p));
+  if (!strict) return problems;
+  const declared = new Set([...row.mustFail.map((e) => e.hint), ...(row.allowHints ?? [])].filter((h): h is string => !!h));
+  for (const o of failed) {
+    if (o.hint && !declared.has(o.hint)) problems.push(`${o.title} carries hint ${o.hint}, a cause none of the row's faults creates (declared: ${[...declared].join(', ') || 'none'}): ${firstLine(o.message, 300)}`);
   }
   return problems;
 }
@@ -109,9 +120,10 @@ export function judgeRow(row: MatrixRow, outcomes: Outcome[], verdictLine?: stri
       }
     }
   }
+  problems.push(...judgeCauses(row, outcomes));
   for (const o of outcomes) if (o.status === 'flaky' || o.retries > 0) problems.push(`${o.title} needed a retry (${o.status})`);
   const warned = judgeWarnings(row, outcomes);
-  problems.push(...warned.problems, ...judgeCauses(row, outcomes));
+  problems.push(...warned.problems);
   observed.push(...warned.observed);
   if (verdictLine !== undefined && row.mustFail.length) problems.push(...judgeVerdict(verdictLine, outcomes));
   return { problems, observed };

@@ -85,7 +85,16 @@ export function createAuth(cfg: AuthConfig) {
             },
           },
         }
-      : undefined,
+      : faults.has('signout-ends-all-sessions')
+        ? {
+            session: {
+              delete: {
+                // Fault: sign-out ends the caller's session and then every other session of every user.
+                after: async (_session, ctx) => { if (ctx?.path === '/sign-out') await cfg.pool.query('DELETE FROM sessions'); },
+              },
+            },
+          }
+        : undefined,
     logger: {
       level: 'warn',
       // Only the message: Better Auth's extra arguments can carry tokens or cookies.

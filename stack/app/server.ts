@@ -4,6 +4,7 @@
 // answered well under a second after spawn; everything else waits for them on first use.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { FAULT_CONTROL_TOKEN_ENV, handleFaultControl } from '../fault-control.ts';
 import {
   dashboardPage,
   detailPage,
@@ -45,7 +46,8 @@ const ZITADEL_ISSUER_URL = required('ZITADEL_ISSUER_URL').replace(/\/+$/, '');
 const ZITADEL_CLIENT_ID = required('ZITADEL_CLIENT_ID');
 const STACK_CA_FILE = env.STACK_CA_FILE?.trim() || undefined;
 const STACK_DNS_SERVER = env.STACK_DNS_SERVER?.trim() || undefined;
-const FAULTS: ReadonlySet<string> = new Set(
+// Live: the stack's control route (stack/fault-control.ts) replaces its contents while the app runs.
+const FAULTS = new Set<string>(
   (env.STACK_FAULTS ?? '')
     .split(',')
     .map((f) => f.trim())
@@ -408,7 +410,16 @@ async function route(ctx: Ctx): Promise<void> {
 
 let stopping = false;
 
+const CONTROL_TOKEN = env[FAULT_CONTROL_TOKEN_ENV] || undefined;
+/** The control route's switch: FAULTS is read per request, so the new set applies from the next one. */
+function switchFaults(ids: string[]): string[] {
+  FAULTS.clear();
+  for (const id of ids) FAULTS.add(id);
+  log({ event: 'faults_switched', faults: [...FAULTS] });
+  return [...FAULTS];
+}
 const server = http.createServer((req, res) => {
+  if (handleFaultControl(req, res, CONTROL_TOKEN, switchFaults)) return;
   const ctx: Ctx = { req, res, url: new URL(req.url ?? '/', 'http://app.invalid'), nonce: randomBytes(16).toString('base64') };
   route(ctx).catch((err: unknown) => {
     const status = err instanceof HttpError ? err.status : 500;

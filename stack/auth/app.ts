@@ -26,7 +26,7 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
   const hashes = hashSeedPasswords(env.users).finally(() => mark('hashesMs'));
   hashes.catch(() => undefined);
   // oidc-provider's module graph loads while the database work below waits on the network.
-  const modules = Promise.all([import('./provider.ts'), import('./login-ui/index.ts')]).finally(() => mark('modulesMs'));
+  const modules = Promise.all([import('./provider.ts'), import('./login-ui/index.ts'), import('./id-token-faults.ts')]).finally(() => mark('modulesMs'));
   modules.catch(() => undefined);
   // A new database (every stack's cold start) needs an RS256 signing key, and generating one takes 0.1-0.5 s:
   // it runs on the thread pool from the start, while the modules load and the database comes up. A database
@@ -60,7 +60,7 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
     ]);
     const orgDomain = `gadgetbot.${new URL(env.authUrl).hostname}`;
 
-    const [{ createProvider }, { createLoginUi: makeLoginUi }] = await modules;
+    const [{ createProvider, ROUTES }, { createLoginUi: makeLoginUi }, { idTokenFaults }] = await modules;
     let ui: ReturnType<typeof createLoginUi> | undefined;
     const provider = createProvider({
       env,
@@ -71,6 +71,7 @@ export async function createAuthApp(env: AuthEnv, log: Log, isStopping: () => bo
       log,
     });
     ui = makeLoginUi({ env, pool, log }, provider);
+    provider.use(idTokenFaults(env.faults, instance.signingJwk, ROUTES.token) as Parameters<typeof provider.use>[0]);
     provider.use(ui.middleware);
     provider.on('error', (err, ctx) =>
       log({ event: 'request_error', path: (ctx as Ctx | undefined)?.path, message: (err as Error)?.message }),

@@ -12,6 +12,10 @@ export const AUTH_FAULTS = [
   'auth-upgrade-changes-issuer',
   'auth-missing-security-headers',
   'no-pkce',
+  'wrong-password-accepted-viewer',
+  'id-token-nonce-dropped',
+  'id-token-extra-audience',
+  'login-skips-password',
 ] as const;
 export type AuthFault = (typeof AUTH_FAULTS)[number];
 

@@ -4,7 +4,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthApp } from './app.ts';
-import { AuthEnvError, readAuthEnv, type AuthEnv } from './config.ts';
+import { AUTH_FAULTS, AuthEnvError, readAuthEnv, type AuthEnv, type AuthFault } from './config.ts';
+import { FAULT_CONTROL_TOKEN_ENV, handleFaultControl } from '../fault-control.ts';
 
 function log(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), service: 'auth', ...event })}\n`);
@@ -19,6 +20,23 @@ try {
   log({ event: 'config_error', problems: e instanceof AuthEnvError ? e.problems : [(e as Error).message] });
   process.exit(2);
 }
+
+// The faults as given (STACK_FAULTS, then the control route); env.faults may hold more that the service derived
+// itself (auth-upgrade-changes-issuer adds issuer-mismatch on an upgraded database), kept while their cause is.
+let givenFaults = new Set<AuthFault>(env.faults);
+const isAuthFault = (id: string): id is AuthFault => (AUTH_FAULTS as readonly string[]).includes(id);
+
+/** The control route's switch: env.faults is read per request, so the new set applies from the next one. */
+function switchFaults(ids: string[]): string[] {
+  const given = new Set(ids.filter(isAuthFault));
+  const derived = given.has('auth-upgrade-changes-issuer') ? [...env.faults].filter((f) => !givenFaults.has(f)) : [];
+  env.faults.clear();
+  for (const f of [...given, ...derived]) env.faults.add(f);
+  givenFaults = given;
+  log({ event: 'faults_switched', faults: [...env.faults] });
+  return [...env.faults];
+}
+const controlToken = process.env[FAULT_CONTROL_TOKEN_ENV] || undefined;
 
 const counts = new Map<string, number>();
 let app: AuthApp | undefined;
@@ -76,6 +94,7 @@ function metrics(): string {
 }
 
 const server = http.createServer((req, res) => {
+  if (handleFaultControl(req, res, controlToken, switchFaults)) return;
   res.on('finish', () => {
     const code = `${Math.floor(res.statusCode / 100)}xx`;
     counts.set(code, (counts.get(code) ?? 0) + 1);

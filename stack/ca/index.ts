@@ -112,11 +112,22 @@ export interface LeafOptions {
   names: string[];
   notBefore: Date;
   notAfter: Date;
+  /** The leaf's own key: ECDSA P-256 (default, as Traefik's Let's Encrypt certificates) or a weak RSA-1024 one. */
+  key?: 'ec-p256' | 'rsa-1024';
+  /** The hash the issuer signs the leaf with; default SHA-256. */
+  signatureHash?: 'SHA-256' | 'SHA-1';
+  /** false: the served chain is the leaf alone (no intermediate), as with Traefik given cert.pem instead of fullchain.pem. */
+  serveIntermediate?: boolean;
 }
+
+const RSA_1024: RsaHashedKeyGenParams = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
 
 /** Issues a server certificate (serverAuth, SAN dNSName) signed by `issuer`; with no issuer it is self-signed. */
 export async function issueLeaf(issuer: Authority | null, o: LeafOptions, subjectDn?: string): Promise<IssuedCert> {
-  const keys = await genKeys();
+  const keys = o.key === 'rsa-1024'
+    ? ((await webcrypto.subtle.generateKey(RSA_1024, true, ['sign', 'verify'])) as CryptoKeyPair)
+    : await genKeys();
+  const signingAlgorithm = { ...ALG, hash: o.signatureHash ?? ALG.hash };
   const subject = subjectDn ?? `CN=${o.names[0]}`;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
@@ -135,7 +146,7 @@ export async function issueLeaf(issuer: Authority | null, o: LeafOptions, subjec
         notAfter: o.notAfter,
         publicKey: keys.publicKey,
         signingKey: issuer.keys.privateKey,
-        signingAlgorithm: ALG,
+        signingAlgorithm,
         extensions,
       })
     : await x509.X509CertificateGenerator.createSelfSigned({
@@ -144,14 +155,14 @@ export async function issueLeaf(issuer: Authority | null, o: LeafOptions, subjec
         notBefore: o.notBefore,
         notAfter: o.notAfter,
         keys,
-        signingAlgorithm: ALG,
+        signingAlgorithm: o.key === 'rsa-1024' ? RSA_1024 : signingAlgorithm,
         extensions,
       });
   const certPem = cert.toString('pem');
   return {
     certPem,
     keyPem: await keyPem(keys.privateKey),
-    chainPem: issuer ? `${certPem}\n${issuer.pem}\n` : `${certPem}\n`,
+    chainPem: issuer && o.serveIntermediate !== false ? `${certPem}\n${issuer.pem}\n` : `${certPem}\n`,
     names: o.names,
     notBefore: o.notBefore,
     notAfter: o.notAfter,
@@ -181,7 +192,7 @@ export function appLeafPlan(hosts: PkiHosts, faults: readonly FaultId[], now: Da
     notAfter = new Date(t + 10 * DAY);
   }
   if (has(faults, 'cert-wrong-host')) names = [WRONG_HOST_NAME];
-  return { names, notBefore, notAfter };
+  return { names, notBefore, notAfter, serveIntermediate: !has(faults, 'cert-chain-incomplete') };
 }
 
 export async function createStackPki(hosts: PkiHosts, faults: readonly FaultId[] = [], now = new Date()): Promise<StackPki> {
@@ -195,10 +206,13 @@ export async function createStackPki(hosts: PkiHosts, faults: readonly FaultId[]
   // Fault cert-default-deployer: the deployer host's certificate was never issued (ACME failed for it), so the
   // edge has nothing for that SNI and falls back to its default certificate, as Traefik does.
   const deployerIssued = !has(faults, 'cert-default-deployer');
+  // cert-sha1-signature: the auth host's leaf signed with SHA-1; cert-weak-key: the deployer's with an RSA-1024 key.
+  const authPlan: LeafOptions = { ...healthy(hosts.auth), ...(has(faults, 'cert-sha1-signature') ? { signatureHash: 'SHA-1' as const } : {}) };
+  const deployerPlan: LeafOptions = { ...healthy(hosts.deployer), ...(has(faults, 'cert-weak-key') ? { key: 'rsa-1024' as const } : {}) };
   const [app, auth, deployer, defaultCert] = await Promise.all([
     issueLeaf(intermediate, appLeafPlan(hosts, faults, now)),
-    issueLeaf(intermediate, healthy(hosts.auth)),
-    deployerIssued ? issueLeaf(intermediate, healthy(hosts.deployer)) : undefined,
+    issueLeaf(intermediate, authPlan),
+    deployerIssued ? issueLeaf(intermediate, deployerPlan) : undefined,
     issueLeaf(null, { names: ['traefik.default'], notBefore: new Date(now.getTime() - HOUR), notAfter: new Date(now.getTime() + 365 * DAY) }, DEFAULT_CERT_DN),
   ]);
   const leaves = new Map<string, IssuedCert>([

@@ -3,6 +3,7 @@
 // through DNS, never through /etc/hosts.
 import dns2 from 'dns2';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { has, type FaultId } from '../faults.ts';
 
 const { Packet } = dns2;
@@ -10,6 +11,14 @@ const { Packet } = dns2;
 export const ZONE = 'stack.test';
 /** Where `dns-wrong-a` (and a stale ns2 under `dns-secondary-stale`) points the app host: nothing listens there. */
 export const WRONG_A = '127.0.0.3';
+/** Where `dns-aaaa-dead` points the auth host's AAAA: the IPv6 discard prefix (RFC 6666), nothing answers there. */
+export const DEAD_AAAA = '100::1';
+/** The edge's public IPv6 address on the stack (the twin of 127.0.0.1), when the machine has one. */
+export const PUBLIC_HOST_V6 = '::1';
+/** The CA that production's Traefik gets its certificates from (ACME), as a CAA `issue` value names it. */
+export const ACME_CAA = 'letsencrypt.org';
+/** What `dns-caa-forbids-le` leaves in the zone's CAA set: another CA only. */
+export const OTHER_CAA = 'pki.goog';
 /** The domain's nameservers, primary first; a real zone is served by (at least) two. */
 export const NAMESERVERS = ['ns1', 'ns2'] as const;
 export type Nameserver = (typeof NAMESERVERS)[number];
@@ -37,12 +46,46 @@ export function dnsRecordsFor(hosts: DnsHosts, faults: readonly FaultId[] = [], 
   return m;
 }
 
+/** Whether this machine has IPv6 loopback (::1): only then the stack publishes AAAA records and the edge listens there. */
+export function hasIpv6Loopback(): boolean {
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.family === 'IPv6' && i.address === PUBLIC_HOST_V6));
+}
+
+/**
+ * AAAA records per name as nameserver `ns` serves them: the edge's IPv6 address for every name that has an A
+ * record (a dual-stack VPS), none at all without IPv6 loopback. `dns-aaaa-dead`: the auth host's AAAA points at a
+ * discard address (an old server's, a typo) while its A record is right: IPv6 clients cannot connect.
+ */
+export function dnsAaaaFor(hosts: DnsHosts, faults: readonly FaultId[] = [], ip6: string | undefined = hasIpv6Loopback() ? PUBLIC_HOST_V6 : undefined): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  const withA = dnsRecordsFor(hosts, faults);
+  const dead = has(faults, 'dns-aaaa-dead');
+  for (const name of withA.keys()) {
+    if (dead && name === hosts.auth.toLowerCase()) m.set(name, [DEAD_AAAA]);
+    else if (ip6) m.set(name, [ip6]);
+  }
+  return m;
+}
+
+/** A CAA property (RFC 8659): flags, tag (issue, issuewild, iodef), value. */
+export interface CaaRecord { flags: number; tag: string; value: string }
+
+/** The zone's CAA set at its apex: Let's Encrypt may issue; `dns-caa-forbids-le`: only another CA may. */
+export function dnsCaaFor(zone: string, faults: readonly FaultId[] = []): Map<string, CaaRecord[]> {
+  const ca = has(faults, 'dns-caa-forbids-le') ? OTHER_CAA : ACME_CAA;
+  return new Map([[zone.toLowerCase(), [{ flags: 0, tag: 'issue', value: ca }, { flags: 0, tag: 'iodef', value: `mailto:hostmaster@${zone}` }]]]);
+}
+
 export interface NameserverOptions {
   host?: string;
   /** 0 or undefined: a free port (the same one for UDP and TCP). */
   port?: number;
   zone?: string;
   records: Map<string, string[]>;
+  /** AAAA records per name; default none. */
+  aaaa?: Map<string, string[]>;
+  /** CAA sets per name; default none. */
+  caa?: Map<string, CaaRecord[]>;
   /** Names this server in its log lines. */
   name?: string;
   log?: (line: string) => void;
@@ -69,6 +112,9 @@ export interface DnsOptions {
   records: Map<string, string[]>;
   /** What ns2 serves; default: the same records as ns1 (a secondary in sync). */
   secondaryRecords?: Map<string, string[]>;
+  /** AAAA and CAA (both nameservers serve the same). */
+  aaaa?: Map<string, string[]>;
+  caa?: Map<string, CaaRecord[]>;
   log?: (line: string) => void;
 }
 
@@ -87,7 +133,10 @@ function inZone(name: string, zone: string): boolean {
   return name === zone || name.endsWith(`.${zone}`);
 }
 
-export function answer(request: DnsPacket, zone: string, records: Map<string, string[]>): DnsPacket {
+/** Records of the zone beyond A: AAAA and CAA per (lower-case) name. */
+export interface ExtraRecords { aaaa?: Map<string, string[]>; caa?: Map<string, CaaRecord[]> }
+
+export function answer(request: DnsPacket, zone: string, records: Map<string, string[]>, extra: ExtraRecords = {}): DnsPacket {
   const response = Packet.createResponseFromRequest(request);
   const [q] = request.questions;
   if (!q) {
@@ -115,23 +164,21 @@ export function answer(request: DnsPacket, zone: string, records: Map<string, st
     minimum: TTL,
   };
   const addrs = records.get(name);
-  if (!addrs && name !== zone) {
+  const v6 = extra.aaaa?.get(name);
+  const caa = extra.caa?.get(name);
+  if (!addrs && !v6 && !caa && name !== zone) {
     response.header.rcode = RCODE.NXDOMAIN;
     response.authorities.push(soa as never);
     return response;
   }
-  if (addrs && (q.type === Packet.TYPE.A || q.type === Packet.TYPE.ANY)) {
-    for (const address of addrs) {
-      response.answers.push({ name: q.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: TTL, address } as never);
-    }
-    return response;
-  }
-  if (name === zone && q.type === Packet.TYPE.SOA) {
-    response.answers.push(soa as never);
-    return response;
-  }
-  // The name exists but has no record of this type (AAAA among them): NOERROR with no answer.
-  response.authorities.push(soa as never);
+  const rr = (type: number, data: Record<string, unknown>) => ({ name: q.name, type, class: Packet.CLASS.IN, ttl: TTL, ...data }) as never;
+  const any = q.type === Packet.TYPE.ANY;
+  if (addrs && (q.type === Packet.TYPE.A || any)) for (const address of addrs) response.answers.push(rr(Packet.TYPE.A, { address }));
+  if (v6 && (q.type === Packet.TYPE.AAAA || any)) for (const address of v6) response.answers.push(rr(Packet.TYPE.AAAA, { address }));
+  if (caa && (q.type === Packet.TYPE.CAA || any)) for (const c of caa) response.answers.push(rr(Packet.TYPE.CAA, { flags: c.flags, tag: c.tag, value: c.value }));
+  if (name === zone && (q.type === Packet.TYPE.SOA || any)) response.answers.push(soa as never);
+  // The name exists but has no record of this type: NOERROR with no answer (NODATA), the SOA as authority.
+  if (!response.answers.length) response.authorities.push(soa as never);
   return response;
 }
 
@@ -146,7 +193,7 @@ export async function startNameserver(o: NameserverOptions): Promise<NameserverH
   const handler = (request: DnsPacket, send: (r: DnsPacket) => unknown) => {
     let response: DnsPacket;
     try {
-      response = answer(request, zone, records);
+      response = answer(request, zone, records, { aaaa: o.aaaa, caa: o.caa });
     } catch (e) {
       log(`bad request: ${(e as Error).message}`);
       response = Packet.createResponseFromRequest(request);
@@ -221,7 +268,7 @@ export async function startNameserver(o: NameserverOptions): Promise<NameserverH
 
 /** Starts ns1 and ns2 (each on its own port); a failure of either closes the other. */
 export async function startDns(o: DnsOptions): Promise<DnsHandle> {
-  const common = { host: o.host, zone: o.zone, log: o.log };
+  const common = { host: o.host, zone: o.zone, log: o.log, aaaa: o.aaaa, caa: o.caa };
   const started = await Promise.allSettled([
     startNameserver({ ...common, name: 'ns1', port: o.port, records: o.records }),
     startNameserver({ ...common, name: 'ns2', port: o.secondaryPort, records: o.secondaryRecords ?? o.records }),
@@ -265,6 +312,8 @@ export function startNameservers(o: NameserversOptions): Promise<DnsHandle> {
     host: o.host,
     records: dnsRecordsFor(o.hosts, faults, o.ip, 'ns1'),
     secondaryRecords: dnsRecordsFor(o.hosts, faults, o.ip, 'ns2'),
+    aaaa: dnsAaaaFor(o.hosts, faults),
+    caa: dnsCaaFor(ZONE, faults),
     log: o.log,
   });
 }

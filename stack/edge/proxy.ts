@@ -90,6 +90,10 @@ export function createForwarder(routes: RouteTable, inFlight: InFlight, agent: A
     if (!route) return textReply(res, 404, NOT_FOUND_TEXT);
     const path = routedPath(route, req.url ?? '/');
     if (path === undefined) return textReply(res, 404, NOT_FOUND_TEXT);
+    if (route.shadowedPath && path.split('?')[0] === route.shadowedPath.path) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=UTF-8', ...route.responseHeaders });
+      return void res.end(route.shadowedPath.html);
+    }
     const upstream = route.upstream;
     if (!upstream) return textReply(res, 503, NO_SERVER_TEXT);
 
@@ -103,9 +107,12 @@ export function createForwarder(routes: RouteTable, inFlight: InFlight, agent: A
       up.once('response', (upRes) => {
         const out: string[] = [];
         const raw = upRes.rawHeaders;
+        const set = route.responseHeaders ?? {};
         for (let i = 0; i < raw.length; i += 2) {
-          if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+          const k = raw[i].toLowerCase();
+          if (!HOP_BY_HOP.has(k) && !(k in set)) out.push(raw[i], raw[i + 1]);
         }
+        for (const [k, v] of Object.entries(set)) out.push(k, v);
         res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, out);
         upRes.pipe(res);
         upRes.once('error', () => res.destroy());

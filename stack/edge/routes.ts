@@ -12,6 +12,16 @@ export interface Route {
   upstream: Upstream | null;
   /** Only paths under this prefix are routed (and the prefix is stripped), as Coolify does for a path domain. */
   pathPrefix?: string;
+  /** A Traefik headers middleware: set on every forwarded answer (replacing the service's own). */
+  responseHeaders?: Record<string, string>;
+  /**
+   * How the plain-HTTP entrypoint's redirect is (mis)configured for this host; default the same URL over https.
+   * 'drop-path': a redirectregex whose replacement forgot ${1} (every path goes to /); { host }: the wrong
+   * host in the replacement; 'loop': a 302 back to the same http:// URL (a middleware chained on the web entrypoint).
+   */
+  httpRedirect?: 'drop-path' | 'loop' | { host: string };
+  /** Another router with a higher priority answering one path of this host itself (status 200, an HTML page). */
+  shadowedPath?: { path: string; html: string };
 }
 
 export const NOT_FOUND_TEXT = '404 page not found\n';
@@ -75,12 +85,20 @@ export function textReply(res: ServerResponse, status: number, text: string): vo
   res.end(text);
 }
 
-/** The plain-HTTP entrypoint's answer when healthy: Traefik's permanent redirect to the same URL over HTTPS. */
-export function redirectToHttps(req: IncomingMessage, res: ServerResponse, routes: RouteTable, httpsPort: number): void {
+/** The plain-HTTP entrypoint's answer: Traefik's permanent redirect to the same URL over HTTPS (or a route's misconfiguration). */
+export function redirectToHttps(req: IncomingMessage, res: ServerResponse, routes: RouteTable, httpsPort: number, httpPort = 80): void {
   const name = hostOf(req);
-  if (!name || !routes.get(name)) return textReply(res, 404, NOT_FOUND_TEXT);
+  const route = name ? routes.get(name) : undefined;
+  if (!name || !route) return textReply(res, 404, NOT_FOUND_TEXT);
   const portPart = httpsPort === 443 ? '' : `:${httpsPort}`;
-  const location = `https://${name}${portPart}${req.url ?? '/'}`;
+  const url = req.url ?? '/';
+  const how = route.httpRedirect;
+  if (how === 'loop') {
+    res.writeHead(302, { location: `http://${name}${httpPort === 80 ? '' : `:${httpPort}`}${url}`, 'content-type': 'text/plain; charset=utf-8' });
+    return void res.end('Found');
+  }
+  const target = typeof how === 'object' ? how.host : name;
+  const location = `https://${target}${portPart}${how === 'drop-path' ? '/' : url}`;
   res.writeHead(308, { location, 'content-type': 'text/plain; charset=utf-8' });
   res.end('Permanent Redirect');
 }

@@ -14,7 +14,10 @@ import type { Parts } from './teardown.ts';
 export interface Run {
   folder: RunFolder;
   stackRoot: string;
+  /** The faults the stack was started with: what shapes how each piece is built. */
   faults: FaultId[];
+  /** The faults on now (runtime.ts switches them); what a new app or auth instance is spawned with. */
+  live: Set<FaultId>;
   parts: Parts;
   /** Records the ms since the start at which `phase` finished. */
   mark(phase: string): void;

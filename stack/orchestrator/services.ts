@@ -2,7 +2,8 @@
 // their launch (spawned while Postgres still starts, routed at the edge once ready).
 import { join } from 'node:path';
 import { Supervisor, type Instance } from '../deployer/supervisor.ts';
-import { has } from '../faults.ts';
+import { FAULT_CONTROL_TOKEN_ENV } from '../fault-control.ts';
+import { has, type FaultId } from '../faults.ts';
 import { migrateApp, INTERNAL_HOST, PUBLIC_HOST, type PostgresHandle } from '../postgres/index.ts';
 import { baseChildEnv } from '../process.ts';
 import type { Front, Run } from './front.ts';
@@ -17,11 +18,25 @@ export interface ServiceInputs {
   appScript?: string;
   authScript?: string;
   signInRateLimit?: boolean;
+  /** The run's token for the children's fault control route. */
+  controlToken: string;
+}
+
+/**
+ * Readiness, not liveness: Zitadel's own container healthcheck (`zitadel ready`) asks /debug/ready, and
+ * only then can it serve sign-ins. Under fault auth-not-ready that never comes, so liveness must do.
+ */
+export function authHealthPath(faults: readonly FaultId[]): string {
+  return has(faults, 'auth-not-ready') ? '/debug/healthz' : '/debug/ready';
+}
+
+/** Read at each spawn: a new instance (a redeploy) starts with the faults on now, and can be switched. */
+function faultEnv(run: Run, s: ServiceInputs): Record<string, string> {
+  return { STACK_FAULTS: [...run.live].join(','), [FAULT_CONTROL_TOKEN_ENV]: s.controlToken };
 }
 
 export function authSupervisor(run: Run, s: ServiceInputs): Supervisor {
   const { urls, secrets, front } = s;
-  const faultList = run.faults.join(',');
   const common = baseChildEnv();
   return new Supervisor({
     name: 'auth',
@@ -30,9 +45,7 @@ export function authSupervisor(run: Run, s: ServiceInputs): Supervisor {
     logDir: run.folder.logDir,
     host: INTERNAL_HOST,
     portAlsoFreeOn: [PUBLIC_HOST],
-    // Readiness, not liveness: Zitadel's own container healthcheck (`zitadel ready`) asks /debug/ready, and
-    // only then can it serve sign-ins. Under fault auth-not-ready that never comes, so liveness must do.
-    healthPath: has(run.faults, 'auth-not-ready') ? '/debug/healthz' : '/debug/ready',
+    healthPath: authHealthPath(run.faults),
     onSpawn: (i: Instance) => run.folder.remember(`auth-${i.generation}`, i.proc.pid),
     env: () => ({
       ...common,
@@ -46,14 +59,13 @@ export function authSupervisor(run: Run, s: ServiceInputs): Supervisor {
       VIEWER_PASSWORD: secrets.viewerPassword,
       STACK_CA_FILE: front.caFile,
       STACK_DNS_SERVER: front.dns.server,
-      STACK_FAULTS: faultList,
+      ...faultEnv(run, s),
     }),
   });
 }
 
 export function appSupervisor(run: Run, s: ServiceInputs): Supervisor {
   const { urls, secrets, front } = s;
-  const faultList = run.faults.join(',');
   const common = baseChildEnv();
   return new Supervisor({
     name: 'app',
@@ -75,7 +87,7 @@ export function appSupervisor(run: Run, s: ServiceInputs): Supervisor {
       ZITADEL_CLIENT_ID: secrets.clientId,
       STACK_CA_FILE: front.caFile,
       STACK_DNS_SERVER: front.dns.server,
-      STACK_FAULTS: faultList,
+      ...faultEnv(run, s),
       SIGN_IN_RATE_LIMIT: s.signInRateLimit === false ? 'off' : 'on',
     }),
   });

@@ -89,6 +89,21 @@ export async function sweepStaleRuns(stackRoot = STACK_ROOT, log: (l: string) =>
   return swept;
 }
 
+/** Run folders whose owner is alive (this process's included), oldest first. */
+export function liveRunDirs(stackRoot = STACK_ROOT): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(stackRoot);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => ({ name, m: RUN_RE.exec(name) }))
+    .filter(({ m }) => m && (Number(m[1]) === process.pid || ownerAlive(Number(m[1]), Number(m[2]))))
+    .sort((a, b) => Number(a.m![2]) - Number(b.m![2]))
+    .map(({ name }) => join(stackRoot, name));
+}
+
 async function makeRunDir(stackRoot: string): Promise<string> {
   await mkdir(stackRoot, { recursive: true, mode: 0o755 });
   const t = Date.now();

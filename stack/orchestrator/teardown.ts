@@ -19,6 +19,8 @@ export interface Parts {
   deployer?: DeployerHandle;
   app?: Supervisor;
   auth?: Supervisor;
+  /** The control socket for other processes (control.ts). */
+  control?: { close(): Promise<void> };
 }
 
 interface Live {
@@ -49,15 +51,15 @@ function installHooks(): void {
 }
 
 /** Registers a run for the process-wide hooks; returns its idempotent stop(). */
-export function registerTeardown(parts: Parts, dir: string, extra: () => Promise<void> = async () => undefined): () => Promise<void> {
+export function registerTeardown(parts: Parts, dir: string): () => Promise<void> {
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
       live.delete(entry);
-      const { deployer, edge, dns, app, auth } = parts;
+      const { control, deployer, edge, dns, app, auth } = parts;
       // Front to back: no new work, then the services, then the database they use.
       await Promise.all(
-        [extra(), deployer?.close(), edge?.close(), dns?.close(), app?.stopAll(5000), auth?.stopAll(5000)].map((p) => p?.catch(() => undefined)),
+        [control?.close(), deployer?.close(), edge?.close(), dns?.close(), app?.stopAll(5000), auth?.stopAll(5000)].map((p) => p?.catch(() => undefined)),
       );
       await parts.pg?.stop().catch(() => undefined);
       await rm(dir, { recursive: true, force: true }).catch(() => undefined);

@@ -409,7 +409,12 @@ ALTER TABLE IF EXISTS gadgetbots DROP COLUMN IF EXISTS image_url;
 COMMIT;
 `;
 
-/** Applies the app's migrations with the DB faults (db-missing-table, db-unapplied-migration, db-column-drift). */
+// Two more hand edits after the migrations: a column's default dropped (db-default-dropped: new bots get no
+// status), and a unique index dropped (db-index-missing: session tokens no longer unique, lookups scan).
+const DEFAULT_DROPPED_SQL = 'ALTER TABLE IF EXISTS gadgetbots ALTER COLUMN status DROP DEFAULT';
+const INDEX_MISSING_SQL = 'ALTER TABLE IF EXISTS sessions DROP CONSTRAINT IF EXISTS sessions_token_unique';
+
+/** Applies the app's migrations with the DB faults (db-missing-table, db-unapplied-migration, db-column-drift, db-default-dropped, db-index-missing). */
 export async function migrateApp(databaseUrl: string, faults: readonly FaultId[] = []): Promise<void> {
   const { migrate } = (await import('../app/migrate.ts')) as {
     migrate: (url: string, opts?: { only?: number; skipTables?: string[] }) => Promise<void>;
@@ -418,11 +423,16 @@ export async function migrateApp(databaseUrl: string, faults: readonly FaultId[]
   if (has(faults, 'db-unapplied-migration')) opts.only = 1;
   if (has(faults, 'db-missing-table')) opts.skipTables = ['verifications'];
   await migrate(databaseUrl, opts);
-  if (has(faults, 'db-column-drift')) {
+  const edits = [
+    has(faults, 'db-column-drift') ? COLUMN_DRIFT_SQL : '',
+    has(faults, 'db-default-dropped') ? DEFAULT_DROPPED_SQL : '',
+    has(faults, 'db-index-missing') ? INDEX_MISSING_SQL : '',
+  ].filter(Boolean);
+  if (edits.length) {
     const c = new pg.Client({ connectionString: databaseUrl });
     await c.connect();
     try {
-      await c.query(COLUMN_DRIFT_SQL);
+      for (const sql of edits) await c.query(sql);
     } finally {
       await c.end().catch(() => undefined);
     }

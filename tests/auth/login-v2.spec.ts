@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { Browser } from '@playwright/test';
 import { test, expect } from '../../fixtures/test.ts';
 import { authorizeTemplateOf, expectNoProblems, readJourney } from '../../fixtures/journey.ts';
-import { holdCallback, loginNameScreen, loginNameScreenExpect, passwordScreen, passwordScreenExpect, walkLoginV2, walkToCallback } from '../../fixtures/pages/index.ts';
+import { holdCallback, PasswordPage, type HeldCallback, loginNameScreen, loginNameScreenExpect, passwordScreen, passwordScreenExpect, walkLoginV2, walkToCallback } from '../../fixtures/pages/index.ts';
 import type { Target, User } from '../../helpers/config.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
 import { directAuthorize, discover, exchangeCode, verifyIdToken, type AuthorizeTemplate } from '../../helpers/oidc.ts';
@@ -26,12 +26,18 @@ async function wrongPasswordOutcome(browser: Browser, t: Target, tpl: AuthorizeT
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
-    const hold = await holdCallback(page, t.appUrl);
+    const hold = await holdCallback(page, { appUrl: t.appUrl, authUrl: t.authUrl });
     const req = await directAuthorize(tpl, { prompt: 'login' });
     await page.goto(req.url);
     await walkLoginV2(page, { urls: { appUrl: t.appUrl, authUrl: t.authUrl }, user: { username: user.username }, stopAt: 'loginname' });
     await loginNameScreenExpect(page);
     await loginNameScreen(page, user.username);
+    // The password screen, or (a broken login policy) straight to the callback with a code.
+    let early: HeldCallback | undefined;
+    void hold.held.then((h) => { early = h; });
+    await expect.poll(() => (early ? 'callback' : PasswordPage.matches(new URL(page.url())) ? 'password' : 'pending'),
+      { message: `Login V2 answers ${role}'s login name`, timeout: 15_000 }).not.toBe('pending');
+    if (early) return `${role} ${user.username}: Login V2 issued an authorization code after the login name alone, without asking for the password`;
     await passwordScreenExpect(page);
     const outcome = await passwordScreen(page, `wrong-${randomBytes(9).toString('base64url')}`);
     if (outcome === 'refused') {

@@ -67,3 +67,9 @@ export const EXPECTED_TABLES: Record<string, ExpectedTable> = {
 /** drizzle's journal of the app: two migrations. */
 export const EXPECTED_MIGRATIONS = 2;
 export const EXPECTED_PG_MAJOR = 17;
+
+/** The tables each migration creates, in journal order: a recorded migration whose tables are missing was not applied. */
+export const EXPECTED_MIGRATION_TABLES: string[][] = [
+  ['gadgetbots'],
+  ['users', 'sessions', 'accounts', 'verifications'],
+];

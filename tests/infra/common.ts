@@ -1,16 +1,12 @@
-// Shared bits of the infra specs: the hosts of the target, and a failure message that lists every
+// Shared bits of the infra specs: the hosts of the target, and a failure message that lists every observed
 // problem on its own line (each names the host), so one failing check reads as a complete finding.
-import { expect, type TestInfo } from '@playwright/test';
-import { getConfig, type Target } from '../../helpers/config.ts';
+import type { TestInfo } from '@playwright/test';
+import { expect, test } from '../../fixtures/test.ts';
+import type { Target } from '../../helpers/config.ts';
 
-export interface HostRole { role: 'app' | 'auth' | 'deployer'; url: string; host: string }
+export interface HostRole { role: 'app' | 'auth' | 'deployer'; url: string; host: string; port: number }
 
 export const ROLES = ['app', 'auth', 'deployer'] as const;
-
-/** The configuration, or undefined where none exists yet (e.g. `--list` before a stack is up). */
-export function maybeConfig(): Target | undefined {
-  try { return getConfig(); } catch { return undefined; }
-}
 
 /** The role's host on the target; undefined for the deployer when DEPLOYER_URL is not set. */
 export function hostOf(t: Target, role: HostRole['role']): HostRole | undefined {
@@ -18,17 +14,27 @@ export function hostOf(t: Target, role: HostRole['role']): HostRole | undefined 
 }
 
 export function hostsOf(t: Target): HostRole[] {
-  const out: HostRole[] = [
-    { role: 'app', url: t.appUrl, host: new URL(t.appUrl).hostname },
-    { role: 'auth', url: t.authUrl, host: new URL(t.authUrl).hostname },
-  ];
-  if (t.deployerUrl) out.push({ role: 'deployer', url: t.deployerUrl, host: new URL(t.deployerUrl).hostname });
+  const of = (role: HostRole['role'], url: string): HostRole => {
+    const u = new URL(url);
+    return { role, url, host: u.hostname, port: Number(u.port || 443) };
+  };
+  const out: HostRole[] = [of('app', t.appUrl), of('auth', t.authUrl)];
+  if (t.deployerUrl) out.push(of('deployer', t.deployerUrl));
   return out;
 }
 
-/** Fails with all problems at once; passes only when there are none. */
-export function expectNoProblems(problems: string[]): void {
-  expect(problems, problems.join('\n')).toEqual([]);
+/**
+ * Passes (as an expect step titled with the expectation) when there are no problems; otherwise fails in a step of
+ * that title with the observed problems as the message, one per line, so the first line is an observed fact.
+ */
+export async function expectNoProblems(problems: string[], expectation: string): Promise<void> {
+  if (!problems.length) {
+    expect(problems, expectation).toEqual([]);
+    return;
+  }
+  await test.step(expectation, () => {
+    throw new Error(problems.join('\n'));
+  });
 }
 
 export async function attachJson(info: TestInfo, name: string, value: unknown): Promise<void> {
@@ -37,4 +43,9 @@ export async function attachJson(info: TestInfo, name: string, value: unknown): 
 
 export function note(info: TestInfo, type: string, description: string): void {
   info.annotations.push({ type, description });
+}
+
+/** `[v6]:port` or `v4:port`. */
+export function hostPort(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }

@@ -1,56 +1,125 @@
-// Every host's A records, asked of each configured DNS server separately: a stale secondary or a
-// resolver still caching an old address shows up here, not as a mysterious browser time-out.
-import { test } from '@playwright/test';
-import { getConfig } from '../../helpers/config.ts';
-import { resolveA } from '../../helpers/dns.ts';
+// Every host's addresses, asked of each configured DNS server separately, for every record type a client uses:
+// A (IPv4) and AAAA (IPv6, which clients prefer when it exists). A stale secondary, an AAAA left pointing at an
+// old server, or a CAA set that forbids the ACME CA shows up here, not as a mysterious browser time-out.
+import { test } from '../../fixtures/test.ts';
+import type { Target } from '../../helpers/config.ts';
+import { caaPermits, ipv6Kind, resolveCaa, resolveHost, type DnsError, type HostRecords } from '../../helpers/dns.ts';
+import { warn } from '../../helpers/findings.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
-import { attachJson, expectNoProblems, hostOf, hostsOf, note, ROLES } from './common.ts';
+import { probePort } from '../../helpers/ports.ts';
+import { attachJson, expectNoProblems, hostOf, hostPort, hostsOf, note, ROLES, type HostRole } from './common.ts';
+
+/** The CA Coolify's Traefik gets certificates from (ACME), as CAA `issue` values name it. */
+const ACME_CAA = 'letsencrypt.org';
+const DNS_TIMEOUT_MS = 5000;
+const CONNECT_TIMEOUT_MS = 2500;
+
+const isLoopback4 = (a: string) => a.startsWith('127.');
+
+/** One line per problem with the A records one server gave. */
+function aProblems(t: Target, h: HostRole, server: string, r: HostRecords): string[] {
+  const got = r.a.map((x) => x.address).sort();
+  if (!t.expectedIps.length) return got.length ? [] : [`${h.host}: no A record via ${server}`];
+  const want = [...t.expectedIps].sort();
+  return got.join(',') === want.join(',') ? [] : [`${h.host}: A via ${server} = ${got.join(', ') || 'none'}, expected ${want.join(', ')}`];
+}
+
+/**
+ * AAAA is optional, but an AAAA that exists is where IPv6 clients go first: it must be an address they can reach
+ * and something must accept connections on the HTTPS port there (TLS on it is judged by tls.spec.ts).
+ */
+async function aaaaProblems(h: HostRole, server: string, r: HostRecords, tried: Map<string, Promise<string | undefined>>): Promise<string[]> {
+  const out: string[] = [];
+  const loopbackA = r.a.length > 0 && r.a.every((x) => isLoopback4(x.address));
+  for (const { address } of r.aaaa) {
+    const kind = ipv6Kind(address);
+    const fact = `${h.host}: AAAA via ${server} → ${address}`;
+    if (kind === 'loopback' && !loopbackA) { out.push(`${fact}, the loopback address, while its A records are public: IPv6 clients connect to themselves`); continue; }
+    if (typeof kind === 'object') { out.push(`${fact}, ${kind.special}: IPv6 clients cannot connect (the A record is right, so IPv4 clients still can)`); continue; }
+    if (!tried.has(address)) tried.set(address, reach(h, address));
+    const why = await tried.get(address)!;
+    if (why) out.push(`${fact}, which ${why}`);
+  }
+  return out;
+}
+
+/** undefined when the HTTPS port accepts a connection there; else what happened (a warning when untestable). */
+async function reach(h: HostRole, address: string): Promise<string | undefined> {
+  const p = await probePort(address, h.port, CONNECT_TIMEOUT_MS);
+  if (p.state === 'open') return undefined;
+  if (p.code === 'ENETUNREACH' || p.code === 'EADDRNOTAVAIL') {
+    warn(`${h.host}: AAAA ${address} not verified: this machine has no IPv6 route (${p.code}); IPv6 clients were not tested`);
+    return undefined;
+  }
+  return p.state === 'closed'
+    ? `refuses connections on port ${h.port} (nothing listens at ${hostPort(address, h.port)})`
+    : `does not answer on port ${h.port} within ${CONNECT_TIMEOUT_MS} ms (${p.code ?? 'timed out'})`;
+}
 
 test.describe('DNS', () => {
   for (const role of ROLES) {
-    test(`${role} host: A records match EXPECTED_IPS on every DNS server`, { tag: '@smoke' }, async ({}, info) => {
-      const t = getConfig();
+    test(`${role} host: A and AAAA records on every DNS server reach the server`, { tag: '@smoke' }, async ({ target: t }, info) => {
       const h = hostOf(t, role);
       test.skip(!h, 'DEPLOYER_URL not set: the deployer host is not checked');
-      await label({ epic: EPIC.infra, feature: 'DNS', story: `A records of the ${role} host`, severity: 'blocker', parameters: { host: h!.host } });
+      await label({ feature: 'DNS', story: `A and AAAA records of the ${role} host`, severity: 'blocker', parameters: { host: h!.host } });
       const problems: string[] = [];
-      const answers: Record<string, string[] | string> = {};
+      const answers: Record<string, HostRecords | string> = {};
+      const tried = new Map<string, Promise<string | undefined>>();
       for (const server of t.dnsServers) {
-        await test.step(`ask ${server} for ${h!.host} A`, async () => {
+        await test.step(`ask ${server} for ${h!.host} A and AAAA`, async () => {
           try {
-            const got = (await resolveA(h!.host, [server], 5000)).sort();
-            answers[server] = got;
-            if (t.expectedIps.length) {
-              const want = [...t.expectedIps].sort();
-              if (got.join(',') !== want.join(','))
-                problems.push(`${h!.host}: A via ${server} = ${got.join(', ') || 'none'}, expected ${want.join(', ')}`);
-            } else if (!got.length) {
-              problems.push(`${h!.host}: no A record via ${server}`);
-            }
+            const r = await resolveHost(h!.host, server, DNS_TIMEOUT_MS);
+            answers[server] = r;
+            problems.push(...aProblems(t, h!, server, r), ...await aaaaProblems(h!, server, r, tried));
+            const ttls = [...r.a, ...r.aaaa].map((x) => x.ttl);
+            note(info, 'ttl', `${h!.host} via ${server}: A ${r.a.map((x) => x.address).join(', ') || 'none'}, AAAA ${r.aaaa.map((x) => x.address).join(', ') || 'none'}, TTL ${ttls.length ? Math.min(...ttls) : '-'} s`);
           } catch (e) {
             answers[server] = (e as Error).message;
-            problems.push((e as Error).message); // "cannot resolve <host> via <server>: NXDOMAIN"
+            problems.push((e as DnsError).message); // "cannot resolve <host> via <server>: NXDOMAIN"
           }
         });
       }
       await attachJson(info, `dns-${h!.host}.json`, { host: h!.host, expected: t.expectedIps, answers });
-      if (!t.expectedIps.length) note(info, 'warning', `EXPECTED_IPS not set: ${h!.host} was only checked to resolve`);
-      expectNoProblems(problems);
+      if (!t.expectedIps.length) warn(`EXPECTED_IPS not set: ${h!.host} was only checked to resolve, not to point at the server`);
+      await expectNoProblems(problems, `${h!.host} resolves on every DNS server to addresses that reach the server`);
     });
   }
 
-  test('all DNS servers give the same answers', async ({}, info) => {
-    const t = getConfig();
-    await label({ epic: EPIC.infra, feature: 'DNS', story: 'DNS servers agree', severity: 'normal' });
+  test('all DNS servers give the same answers', async ({ target: t }, info) => {
+    await label({ feature: 'DNS', story: 'DNS servers agree', severity: 'normal' });
     test.skip(t.dnsServers.length < 2, 'only one DNS server configured: nothing to compare');
     const problems: string[] = [];
     for (const h of hostsOf(t)) {
       const per = await Promise.all(t.dnsServers.map(async (s) => {
-        try { return [s, (await resolveA(h.host, [s], 5000)).sort().join(',')] as const; } catch (e) { return [s, `error ${(e as Error & { code?: string }).code}`] as const; }
+        try {
+          const r = await resolveHost(h.host, s, DNS_TIMEOUT_MS);
+          const fmt = (l: { address: string }[]) => l.map((x) => x.address).sort().join(',') || 'none';
+          return [s, `A ${fmt(r.a)} AAAA ${fmt(r.aaaa)}`] as const;
+        } catch (e) { return [s, `error ${(e as DnsError).code}`] as const; }
       }));
       if (new Set(per.map(([, a]) => a)).size > 1) problems.push(`${h.host}: DNS servers disagree: ${per.map(([s, a]) => `${s} → ${a}`).join('; ')}`);
     }
     await attachJson(info, 'dns-agreement.json', problems);
-    expectNoProblems(problems);
+    await expectNoProblems(problems, 'every DNS server gives the same A and AAAA answers for every host');
+  });
+
+  test(`CAA lets ${ACME_CAA} issue for every host`, async ({ target: t }, info) => {
+    await label({ feature: 'DNS', story: 'CAA allows the ACME CA', severity: 'critical' });
+    const problems: string[] = [];
+    const found: Record<string, unknown> = {};
+    for (const h of hostsOf(t)) {
+      try {
+        const set = await resolveCaa(h.host, t.dnsServers, DNS_TIMEOUT_MS);
+        const v = caaPermits(set, ACME_CAA);
+        found[h.host] = set ?? 'none';
+        note(info, 'caa', `${h.host}: ${set ? set.records.map((r) => `${r.critical} ${r.tag} "${r.value}"`).join('; ') : 'no CAA'} (${v.why})`);
+        if (!v.ok) problems.push(`${h.host}: ${v.why}: Let's Encrypt refuses to renew its certificate (it expires within 90 days)`);
+      } catch (e) {
+        found[h.host] = (e as Error).message;
+        problems.push(`${h.host}: CAA lookup failed: ${(e as Error).message} (Let's Encrypt refuses to issue while CAA cannot be read)`);
+      }
+    }
+    await attachJson(info, 'caa.json', found);
+    await expectNoProblems(problems, `no CAA set forbids ${ACME_CAA} for any host`);
   });
 });

@@ -17,8 +17,11 @@ export async function passwordScreen(ui: Ui, ctx: Ctx, { method, requestId, uid 
   const form = await readForm(ctx);
   const password = form.get('password') ?? '';
   const user = await userByLoginName(ui.pool, loginName);
-  // Fault `wrong-password-accepted`: the hash is checked but its answer ignored.
-  const ok = (await verifyPassword(password, user?.password_hash ?? DUMMY_HASH)) || ui.env.faults.has('wrong-password-accepted');
+  // Fault `wrong-password-accepted`: the hash is checked but its answer ignored. Fault
+  // `wrong-password-accepted-viewer`: the same for users without the admin role only.
+  const lax = ui.env.faults.has('wrong-password-accepted')
+    || (ui.env.faults.has('wrong-password-accepted-viewer') && !!user && !user.roles.includes('admin'));
+  const ok = (await verifyPassword(password, user?.password_hash ?? DUMMY_HASH)) || lax;
   if (!user || !ok) {
     ui.log({ event: 'sign_in_failed', reason: user ? 'wrong_password' : 'user_not_found', ui: 'v2' });
     return ui.html(ctx, passwordPage({ action, back, loginName, error: 'Failed to authenticate.' }));
