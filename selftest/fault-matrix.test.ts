@@ -39,7 +39,8 @@ test('fault matrix: table and coverage', async (t) => {
       names.add(r.name);
       assert.ok(r.faults.length > 0, `${r.name}: no fault`);
       assert.ok(r.projects.length > 0, `${r.name}: no project`);
-      assert.ok(r.mustFail.length > 0, `${r.name}: nothing is expected to fail`);
+      assert.ok(r.mustFail.length + (r.mustWarn?.length ?? 0) > 0, `${r.name}: nothing is expected to fail or warn`);
+      for (const e of r.mustWarn ?? []) assert.ok(e.message, `${r.name}: warning ${e.title} has no message pattern`);
       for (const e of r.mustFail) assert.ok(e.message && e.message.source !== '(?:)', `${r.name}: ${e.title} has no message pattern`);
       for (const f of r.faults) assert.ok((FAULT_IDS as readonly string[]).includes(f), `${r.name}: unknown fault ${f}`);
     }

@@ -14,7 +14,7 @@ const listed: ListedTest[] = [
   { project: 'auth', title: 'tests/auth/session.spec.ts › without a session › /admin redirects to /login' },
 ];
 const outcome = (l: ListedTest, o: Partial<Outcome> = {}): Outcome => ({
-  project: l.project, title: l.title, tags: [], status: 'expected', result: 'passed', retries: 0, message: '', ...o,
+  project: l.project, title: l.title, tags: [], status: 'expected', result: 'passed', retries: 0, message: '', warnings: [], ...o,
 });
 
 test('testListFor: the judged tests of the row\'s projects, plus the setup sign-ins, in --test-list format', () => {
@@ -56,4 +56,23 @@ test('judgeRow: an expected failure that passed, failed with another message, or
   assert.match(judgeRow(row, [failed('connection refused'), outcome(dnsApp)]).problems.join('\n'), /does not match/);
   assert.match(judgeRow(row, [outcome(dnsApp)]).problems.join('\n'), /did not run/);
   assert.match(judgeRow(row, [failed('expired'), outcome(dnsApp, { status: 'unexpected', result: 'failed' })]).problems.join('\n'), /should pass/);
+});
+
+test('judgeRow: mustWarn needs a pass WITH a matching warning; mustPass and healthy runs must not warn; mustNotMention blames no wrong cause', () => {
+  const [tlsApp, tlsAuth, dnsApp] = listed as [ListedTest, ListedTest, ListedTest];
+  const row: MatrixRow = {
+    name: 'w', faults: ['no-csrf-check'], projects: ['infra'],
+    mustFail: [{ title: /tls\.spec\.ts › .*app host/, message: /expired/ }],
+    mustWarn: [{ title: /tls\.spec\.ts › .*auth host/, message: /second line of defence/ }],
+    mustPass: [{ title: /dns\.spec\.ts › .*app host/ }],
+    mustNotMention: [/authorization/],
+  };
+  const failed = outcome(tlsApp, { status: 'unexpected', result: 'failed', message: 'expired' });
+  const warned = outcome(tlsAuth, { warnings: ['no Origin check; a missing second line of defence'] });
+  assert.deepEqual(judgeRow(row, [failed, warned, outcome(dnsApp)]).problems, []);
+  assert.match(judgeRow(row, [failed, outcome(tlsAuth), outcome(dnsApp)]).problems.join('\n'), /passed without a warning/);
+  assert.match(judgeRow(row, [failed, outcome(tlsAuth, { status: 'unexpected', result: 'failed', message: 'x' }), outcome(dnsApp)]).problems.join('\n'), /should pass with a warning/);
+  assert.match(judgeRow(row, [failed, warned, outcome(dnsApp, { warnings: ['stray'] })]).problems.join('\n'), /should pass cleanly but warned/);
+  assert.match(judgeRow(row, [outcome(tlsApp, { status: 'unexpected', result: 'failed', message: 'expired: an authorization breach' }), warned, outcome(dnsApp)]).problems.join('\n'), /names a cause the row's faults did not create/);
+  assert.match(judgeHealthy([outcome(dnsApp, { warnings: ['w'] })], []).join('\n'), /warned on a healthy stack/);
 });

@@ -73,6 +73,18 @@ export const FAULT_IDS = [
   'backup-disabled',
   'backup-retention-short',
   'backup-weekly',
+  'list-skips-newest',
+  'list-omits-type',
+  'list-keeps-deleted',
+  'create-wrong-type',
+  'create-wrong-specs',
+  'update-wrong-field',
+  'update-not-saved',
+  'admin-check-create-only',
+  'anon-list-answers',
+  'origin-check-prefix',
+  'cookie-samesite-none',
+  'trusted-origin-wildcard',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -514,6 +526,78 @@ export const FAULTS: readonly Fault[] = [
     owner: 'deployer',
     breaks: "gadgetbot-db's schedule runs weekly (0 2 * * 0) instead of daily",
     promise: 'each database is backed up at least daily (the plan: daily at 2 AM)',
+  },
+  {
+    id: 'list-skips-newest',
+    owner: 'app',
+    breaks: 'the bot list (oRPC list and the products page) skips the newest bot (OFFSET 1: pages counted from 1)',
+    promise: 'every GadgetBot is listed',
+  },
+  {
+    id: 'list-omits-type',
+    owner: 'app',
+    breaks: 'the products page leaves out security bots (a leftover type filter); oRPC list is complete',
+    promise: 'every GadgetBot is listed',
+  },
+  {
+    id: 'list-keeps-deleted',
+    owner: 'app',
+    breaks: 'the products page keeps showing deleted bots (a cache of rows that is never invalidated); the API forgets them',
+    promise: 'a deleted GadgetBot is gone',
+  },
+  {
+    id: 'create-wrong-type',
+    owner: 'app',
+    breaks: 'create stores every new bot as a cleaning bot (with cleaning\'s specs), whatever type was asked',
+    promise: 'a GadgetBot is created with the type asked for and that type\'s specs',
+  },
+  {
+    id: 'create-wrong-specs',
+    owner: 'app',
+    breaks: 'create stores the asked type with the specs of the type before it in the list (gardening gets 8 h / 15 kg)',
+    promise: 'a GadgetBot is created with the type asked for and that type\'s specs',
+  },
+  {
+    id: 'update-wrong-field',
+    owner: 'app',
+    breaks: 'update writes the new battery life into max_load_capacity',
+    promise: 'an update changes battery life, and nothing else',
+  },
+  {
+    id: 'update-not-saved',
+    owner: 'app',
+    breaks: 'update answers the bot with the new battery life but stores nothing',
+    promise: 'an update changes battery life, and nothing else',
+  },
+  {
+    id: 'admin-check-create-only',
+    owner: 'app',
+    breaks: 'the admin role is checked on create only: any signed-in user may update and delete',
+    promise: 'only admins may create, update or delete GadgetBots',
+  },
+  {
+    id: 'anon-list-answers',
+    owner: 'app',
+    breaks: 'oRPC list answers callers without a session (the other procedures still refuse)',
+    promise: 'every oRPC procedure refuses callers without a session',
+  },
+  {
+    id: 'origin-check-prefix',
+    owner: 'app',
+    breaks: 'oRPC\'s Origin check compares by prefix: https://<app host>.evil.example passes (the session cookie stays SameSite=Lax)',
+    promise: 'the API refuses cross-site requests (CSRF)',
+  },
+  {
+    id: 'cookie-samesite-none',
+    owner: 'app',
+    breaks: 'session cookies are SameSite=None (Better Auth defaultCookieAttributes), so browsers send them cross-site',
+    promise: 'the session cookie is not sent with cross-site requests (SameSite=Lax or Strict)',
+  },
+  {
+    id: 'trusted-origin-wildcard',
+    owner: 'app',
+    breaks: 'Better Auth\'s trustedOrigins has https://<app host>* (a wildcard meant for ports): https://<app host>.evil.example passes as callbackURL and Origin',
+    promise: 'sign-in only returns to the app itself (no open redirect)',
   },
 ];
 

@@ -60,6 +60,31 @@ export function judgeCauses(row: MatrixRow, outcomes: Outcome[]): string[] {
   return problems;
 }
 
+/**
+ * Severity between pass and fail: each `mustWarn` test passed and carries a warning matching its message; a
+ * `mustPass` test carries no warning (an unrelated check must not warn either).
+ */
+export function judgeWarnings(row: MatrixRow, outcomes: Outcome[]): { problems: string[]; observed: string[] } {
+  const problems: string[] = [];
+  const observed: string[] = [];
+  for (const e of row.mustWarn ?? []) {
+    const hits = outcomes.filter((o) => matches(o, e));
+    if (!hits.length) problems.push(`expected warning ${e.title} did not run`);
+    for (const o of hits) {
+      const w = o.warnings.find((x) => !e.message || e.message.test(x));
+      if (o.status !== 'expected' || o.result !== 'passed') problems.push(`${o.title} should pass with a warning but was ${o.status}/${o.result}: ${firstLine(o.message, 300)}`);
+      else if (!w) problems.push(`${o.title} passed without a warning matching ${e.message} (warnings: ${o.warnings.map((x) => firstLine(x, 120)).join(' | ') || 'none'})`);
+      else observed.push(`${short(o.title)}: warned ✓ "${firstLine(w, 90)}"`);
+    }
+  }
+  for (const e of row.mustPass) {
+    for (const o of outcomes.filter((x) => matches(x, e))) {
+      if (o.warnings.length) problems.push(`${o.title} should pass cleanly but warned: ${firstLine(o.warnings[0]!, 200)}`);
+    }
+  }
+  return { problems, observed };
+}
+
 /** Judges a run against a row. Returns the problems (empty = the row holds) and what was observed. */
 export function judgeRow(row: MatrixRow, outcomes: Outcome[], verdictLine?: string): { problems: string[]; observed: string[] } {
   const problems: string[] = [];
@@ -97,7 +122,10 @@ export function judgeRow(row: MatrixRow, outcomes: Outcome[], verdictLine?: stri
   }
   problems.push(...judgeCauses(row, outcomes));
   for (const o of outcomes) if (o.status === 'flaky' || o.retries > 0) problems.push(`${o.title} needed a retry (${o.status})`);
-  if (verdictLine !== undefined) problems.push(...judgeVerdict(verdictLine, outcomes));
+  const warned = judgeWarnings(row, outcomes);
+  problems.push(...warned.problems);
+  observed.push(...warned.observed);
+  if (verdictLine !== undefined && row.mustFail.length) problems.push(...judgeVerdict(verdictLine, outcomes));
   return { problems, observed };
 }
 
@@ -114,7 +142,7 @@ export interface ListedTest { project: string; title: string }
  * fresh worker (Playwright restarts it after a failed test), and nothing judges them.
  */
 export function testListFor(row: MatrixRow, listed: ListedTest[]): string[] {
-  const judged = [...row.mustFail, ...row.mustPass];
+  const judged = [...row.mustFail, ...row.mustPass, ...(row.mustWarn ?? [])];
   return listed
     .filter((l) => row.projects.includes(l.project))
     .filter((l) => l.project === 'setup' || judged.some((e) => matches(l, e)))
@@ -199,6 +227,7 @@ export function judgeHealthy(
   for (const o of outcomes) {
     if (o.status === 'flaky' || o.retries > 0) problems.push(`${o.project} › ${o.title}: flaky (passed on retry)`);
     else if (o.status === 'unexpected') problems.push(`${o.project} › ${o.title}: ${o.result}: ${firstLine(o.message, 300)}`);
+    else if (o.warnings.length) problems.push(`${o.project} › ${o.title}: warned on a healthy stack: ${firstLine(o.warnings[0]!, 300)}`);
     else if (o.result === 'skipped' && !allowedSkips.some((s) => s.skipsOnStack && s.title.test(o.title))) {
       problems.push(`${o.project} › ${o.title}: skipped on a healthy stack`);
     }

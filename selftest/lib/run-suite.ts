@@ -20,6 +20,8 @@ export interface Outcome {
   message: string;
   /** Id of the diagnosis hint the verdict reporter attached to the failure (annotation "diagnosis"). */
   hint?: string;
+  /** Texts of the test's warnings (helpers/findings.ts warn(): annotations of type "warning"). */
+  warnings: string[];
 }
 
 export interface SuiteRun {
@@ -56,6 +58,7 @@ function flatten(suite: JSONReportSuite, path: string[], out: Outcome[]) {
         retries: Math.max(0, t.results.length - 1),
         message: (last?.errors ?? []).map((e) => e.message ?? '').join('\n').replace(/\u001b\[[0-9;]*m/g, ''),
         hint: diagnosis?.description?.split(':', 1)[0],
+        warnings: [...(last?.annotations ?? []), ...(t.annotations ?? [])].filter((a) => a.type === 'warning').map((a) => a.description ?? ''),
       });
     }
   }

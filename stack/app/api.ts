@@ -57,14 +57,32 @@ function toModel(r: Row): GadgetBot {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class GadgetBots {
+  /** When this app process started serving (fault `list-snapshot`). */
+  private readonly startedAt = Date.now();
+  /** Fault `list-keeps-deleted`: rows the products page still shows after their delete. */
+  private readonly deletedButCached = new Map<string, GadgetBot>();
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly faults: ReadonlySet<string>,
   ) {}
 
   async list(): Promise<GadgetBot[]> {
-    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM gadgetbots ORDER BY created_at DESC, id`);
+    // Fault `list-skips-newest`: a page offset counted from 1 instead of 0 drops the first (newest) row.
+    const offset = this.faults.has('list-skips-newest') ? ' OFFSET 1' : '';
+    const r = await this.pool.query<Row>(`SELECT ${COLUMNS} FROM gadgetbots ORDER BY created_at DESC, id${offset}`);
     return r.rows.map(toModel);
+  }
+
+  /** What the products page shows: the list, as the page's own faults bend it. */
+  async listForPage(): Promise<GadgetBot[]> {
+    let bots = await this.list();
+    // Fault `list-snapshot`: a stale list, as a cache filled at start would serve.
+    if (this.faults.has('list-snapshot')) bots = bots.filter((b) => Date.parse(b.createdAt) <= this.startedAt);
+    // Fault `list-omits-type`: a type filter left on by default.
+    if (this.faults.has('list-omits-type')) bots = bots.filter((b) => b.type !== 'security');
+    if (this.faults.has('list-keeps-deleted')) bots = [...bots, ...this.deletedButCached.values()];
+    return bots;
   }
 
   async findById(id: string): Promise<GadgetBot | null> {
@@ -74,7 +92,11 @@ export class GadgetBots {
   }
 
   async create(input: { name: string; type: BotType }): Promise<GadgetBot> {
-    const s = BOT_SPECS[input.type];
+    // Fault `create-wrong-type`: the type falls back to the first one; `create-wrong-specs`: the specs are looked
+    // up one type off (the type is right, its hours and kilograms are another type's).
+    const type: BotType = this.faults.has('create-wrong-type') ? BOT_TYPES[0] : input.type;
+    const specsOf = this.faults.has('create-wrong-specs') ? BOT_TYPES[(BOT_TYPES.indexOf(type) + BOT_TYPES.length - 1) % BOT_TYPES.length]! : type;
+    const s = { ...BOT_SPECS[specsOf], type };
     const r = await this.pool.query<Row>(
       `INSERT INTO gadgetbots (name, type, description, battery_life, max_load_capacity, features, image_url)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
@@ -85,8 +107,15 @@ export class GadgetBots {
 
   async update(id: string, data: { batteryLife?: number }): Promise<GadgetBot | null> {
     if (!UUID.test(id)) return null;
+    if (this.faults.has('update-not-saved')) {
+      // Fault: the answer shows the change, the database never gets it.
+      const now = await this.findById(id);
+      return now && { ...now, batteryLife: data.batteryLife ?? now.batteryLife };
+    }
+    // Fault `update-wrong-field`: the value lands in the neighbouring column.
+    const column = this.faults.has('update-wrong-field') ? 'max_load_capacity' : 'battery_life';
     const r = await this.pool.query<Row>(
-      `UPDATE gadgetbots SET battery_life = COALESCE($2, battery_life), updated_at = now()
+      `UPDATE gadgetbots SET ${column} = COALESCE($2, ${column}), updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, data.batteryLife ?? null],
     );
@@ -100,7 +129,9 @@ export class GadgetBots {
       ? `SELECT ${COLUMNS} FROM gadgetbots WHERE id = $1`
       : `DELETE FROM gadgetbots WHERE id = $1 RETURNING ${COLUMNS}`;
     const r = await this.pool.query<Row>(sql, [id]);
-    return r.rows[0] ? toModel(r.rows[0]) : null;
+    const gone = r.rows[0] ? toModel(r.rows[0]) : null;
+    if (gone && this.faults.has('list-keeps-deleted')) this.deletedButCached.set(gone.id, gone);
+    return gone;
   }
 }
 
@@ -125,12 +156,16 @@ export function createRouter(bots: GadgetBots, faults: ReadonlySet<string>) {
     }
     return next();
   });
+  // Fault `admin-check-create-only`: update and delete were left on the signed-in chain.
+  const writer = faults.has('admin-check-create-only') ? signedIn : admin;
+  // Fault `anon-list-answers`: list was moved to the public chain (as if for the home page).
+  const lister = faults.has('anon-list-answers') ? base : signedIn;
   const idInput = z.object({ id: z.string().min(1, 'id must not be empty') });
 
   return {
     gadgetbots: {
       new: signedIn.handler(() => ({ template: { name: '', type: undefined as BotType | undefined }, specs: BOT_SPECS })),
-      list: signedIn.input(z.object({})).handler(() => bots.list()),
+      list: lister.input(z.object({})).handler(() => bots.list()),
       getById: signedIn.input(idInput).handler(async ({ input }) => (await bots.findById(input.id)) ?? Promise.reject(notFound(input.id))),
       create: admin
         .input(
@@ -140,7 +175,7 @@ export function createRouter(bots: GadgetBots, faults: ReadonlySet<string>) {
           }),
         )
         .handler(({ input }) => bots.create(input)),
-      update: admin
+      update: writer
         .input(
           idInput.extend({
             data: z.object({
@@ -149,7 +184,7 @@ export function createRouter(bots: GadgetBots, faults: ReadonlySet<string>) {
           }),
         )
         .handler(async ({ input }) => (await bots.update(input.id, input.data)) ?? Promise.reject(notFound(input.id))),
-      deleteById: admin
+      deleteById: writer
         .input(idInput)
         .handler(async ({ input }) => (await bots.deleteById(input.id)) ?? Promise.reject(notFound(input.id))),
     },

@@ -32,7 +32,8 @@ export function createAuth(cfg: AuthConfig) {
     basePath: '/api/auth',
     secret: cfg.secret,
     database: cfg.pool,
-    trustedOrigins: [new URL(cfg.appUrl).origin],
+    // Fault `trusted-origin-wildcard`: a trailing wildcard meant for "any port" also matches https://<host>.evil.example.
+    trustedOrigins: [new URL(cfg.appUrl).origin, ...(faults.has('trusted-origin-wildcard') ? [`https://${new URL(cfg.appUrl).hostname}*`] : [])],
     telemetry: { enabled: false },
     ...(cfg.rateLimit === false ? { rateLimit: { enabled: false } } : {}),
     user: { modelName: 'users', fields: { emailVerified: 'email_verified', ...ts } },
@@ -72,6 +73,8 @@ export function createAuth(cfg: AuthConfig) {
       // Secure attribute with it; it is kept, so the prefix is the only thing missing (and over HTTPS the
       // cookies keep working).
       ...(faults.has('cookie-no-secure-prefix') ? { useSecureCookies: false, defaultCookieAttributes: { secure: true } } : {}),
+      // Fault `cookie-samesite-none`: cookies for a cross-domain front end; browsers then send them cross-site.
+      ...(faults.has('cookie-samesite-none') ? { defaultCookieAttributes: { sameSite: 'none', secure: true } } : {}),
     },
     databaseHooks: faults.has('signout-keeps-session')
       ? {

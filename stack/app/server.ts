@@ -54,8 +54,10 @@ const FAULTS = new Set<string>(
     .filter(Boolean),
 );
 let APP_ORIGIN: string;
+let APP_SCHEME_HOST: string;
 try {
   APP_ORIGIN = new URL(APP_URL).origin;
+  APP_SCHEME_HOST = `${new URL(APP_URL).protocol}//${new URL(APP_URL).hostname}`;
   new URL(ZITADEL_ISSUER_URL);
 } catch {
   fail('APP_URL and ZITADEL_ISSUER_URL must be absolute URLs');
@@ -320,6 +322,8 @@ function crossSiteWithCookies(req: IncomingMessage): boolean {
   const site = req.headers['sec-fetch-site'];
   if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return true;
   const origin = req.headers.origin;
+  // Fault `origin-check-prefix`: scheme and host compared by prefix, so https://<host>.evil.example passes.
+  if (FAULTS.has('origin-check-prefix')) return typeof origin === 'string' && !origin.startsWith(APP_SCHEME_HOST);
   return typeof origin === 'string' && origin !== APP_ORIGIN;
 }
 
@@ -343,7 +347,6 @@ async function rpcRoute(ctx: Ctx): Promise<void> {
   await sendResponse(ctx, response);
 }
 
-const STARTED_AT = Date.now();
 const BOT_PATH = /^\/admin\/products\/gadgetbots\/([^/]+)(\/edit)?\/?$/;
 
 async function adminRoute(ctx: Ctx): Promise<void> {
@@ -362,10 +365,7 @@ async function adminRoute(ctx: Ctx): Promise<void> {
   const path = url.pathname.replace(/\/+$/, '') || '/';
   if (path === '/admin') return sendPage(ctx, dashboardPage(nonce, user));
   if (path === '/admin/products') {
-    const all = await svc.bots.list();
-    // Fault `list-snapshot`: a stale list, as a cache filled at start would serve.
-    const shown = FAULTS.has('list-snapshot') ? all.filter((b) => Date.parse(b.createdAt) <= STARTED_AT) : all;
-    return sendPage(ctx, productsPage(nonce, user, shown));
+    return sendPage(ctx, productsPage(nonce, user, await svc.bots.listForPage()));
   }
   if (path === '/admin/products/gadgetbots/new') return sendPage(ctx, newPage(nonce, user));
   const m = BOT_PATH.exec(path);

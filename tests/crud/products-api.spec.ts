@@ -1,65 +1,108 @@
-// The same operations through the app's oRPC API, with the signed-in browser's cookie, and the API's
-// answer to callers without a session.
-import { test, expect } from '../../fixtures/test.ts';
-import { BOT_TYPES } from '../../fixtures/pages/index.ts';
+// The same operations through the app's oRPC API, with the signed-in admin's cookie, for every bot type; and
+// the API's answer to callers without a session. Each operation is proven by a fresh read of our own (getById
+// and list), never by the operation's own answer alone.
+import { test } from '../../fixtures/test.ts';
+import type { Bot } from '../../fixtures/api.ts';
+import { botProblems, changedBy, type Expected } from '../../fixtures/data.ts';
+import { expectNone } from '../../fixtures/observed.ts';
+import { BOT_TYPE_IDS, BOT_TYPE_SPECS } from '../../fixtures/pages/index.ts';
+import { label } from '../../helpers/labels.ts';
 
 test.use({ role: 'admin' });
 test.describe.configure({ mode: 'parallel' });
 
-test('oRPC with the signed-in cookie: create, list, get, update, delete', { tag: '@smoke' }, async ({ api, bots }) => {
-  const name = bots.name();
-  bots.remember({ name });
-  const bot = await test.step('create', async () => {
-    const b = await api.create({ name, type: 'cleaning' });
-    bots.remember({ id: b.id });
-    expect(b).toMatchObject({ name, type: 'cleaning', batteryLife: BOT_TYPES.cleaning.batteryLife, maxLoadCapacity: BOT_TYPES.cleaning.maxLoadCapacity });
-    return b;
+const SPECS_TEXT = BOT_TYPE_IDS.map((t) => `${t} ${BOT_TYPE_SPECS[t].batteryLife} h/${BOT_TYPE_SPECS[t].maxLoadCapacity} kg`).join(', ');
+
+test('oRPC with the signed-in cookie: create, list, get, update, delete every bot type', { tag: '@smoke' }, async ({ api, bots }) => {
+  await label({ feature: 'Products API', story: 'CRUD through oRPC, every bot type', severity: 'critical' });
+  const made: Array<{ bot: Bot; want: Expected }> = [];
+
+  await test.step('create one bot of each type', async () => {
+    const problems: string[] = [];
+    for (const type of BOT_TYPE_IDS) {
+      const want: Expected = { name: bots.name(), type };
+      const bot = await bots.create(type, want.name);
+      made.push({ bot, want });
+      problems.push(...botProblems(bot, want, 'create\'s answer'));
+      problems.push(...botProblems(await api.find(bot.id), want, 'getById right after create'));
+    }
+    await expectNone(`each type is stored with its specs (${SPECS_TEXT})`, problems);
   });
-  await test.step('list and getById find it', async () => {
-    expect((await api.list()).map((b) => b.id)).toContain(bot.id);
-    expect(await api.getById(bot.id)).toMatchObject({ id: bot.id, name });
+
+  await test.step('list shows every bot this test created, with its type and specs', async () => {
+    const listed = await api.list();
+    await expectNone('list shows each of them', made.flatMap(({ bot, want }) => botProblems(listed.find((b) => b.id === bot.id), want, 'list')));
   });
-  await test.step('update battery life', async () => {
-    const u = await api.update(bot.id, 7.5);
-    expect(u.batteryLife).toBe(7.5);
-    expect((await api.getById(bot.id)).batteryLife).toBe(7.5);
+
+  await test.step('update battery life of each: answer, getById and list show the new value, nothing else changed', async () => {
+    const problems: string[] = [];
+    for (const m of made) {
+      m.want = { ...m.want, batteryLife: BOT_TYPE_SPECS[m.want.type].batteryLife + 0.5 };
+      const answer = await api.update(m.bot.id, m.want.batteryLife!);
+      problems.push(...botProblems(answer, m.want, 'update\'s answer'));
+      problems.push(...botProblems(await api.find(m.bot.id), m.want, 'getById after update'));
+    }
+    const listed = await api.list();
+    problems.push(...made.flatMap(({ bot, want }) => botProblems(listed.find((b) => b.id === bot.id), want, 'list after update')));
+    await expectNone('each update changed battery life and nothing else', problems);
   });
-  await test.step('deleteById: gone from getById and list', async () => {
-    await api.deleteById(bot.id);
-    const g = await api.rpc('getById', { id: bot.id });
-    expect(g.ok, `getById still finds the deleted bot (HTTP ${g.status}): delete answered success but kept the row`).toBe(false);
-    expect((await api.list()).map((b) => b.id), 'list still shows the deleted bot').not.toContain(bot.id);
+
+  await test.step('deleteById of each: gone from getById and list; the others stay', async () => {
+    for (const [i, { bot }] of made.entries()) {
+      await api.deleteById(bot.id);
+      const problems: string[] = [];
+      if (await api.find(bot.id)) problems.push(`getById still finds "${bot.name}" after deleteById answered success: the delete answered success but kept the row`);
+      if ((await api.list()).some((b) => b.id === bot.id)) problems.push(`list still shows "${bot.name}" after deleteById answered success: the delete answered success but kept the row`);
+      for (const other of made.slice(i + 1)) {
+        if (!(await api.find(other.bot.id))) problems.push(`getById no longer finds "${other.bot.name}" after deleteById of "${bot.name}": the delete removed another bot`);
+      }
+      await expectNone(`"${bot.name}" (${bot.type}) is gone and only it`, problems);
+    }
   });
 });
 
-test('oRPC without a session is rejected and leaks no data', { tag: '@smoke' }, async ({ api, adminApi, bots }) => {
-  const existing = await bots.create('security');
-  const anon = api.withCookie('');
-  const attempted = bots.name();
-  bots.remember({ name: attempted });
-  const calls: Array<[string, unknown]> = [
+/** Every oRPC procedure the app has, with an input that would succeed for the admin. */
+function anonymousCalls(existing: Bot, attempted: string): Array<[string, unknown]> {
+  return [
+    ['new', {}],
     ['list', {}],
     ['getById', { id: existing.id }],
     ['create', { name: attempted, type: 'cleaning' }],
     ['update', { id: existing.id, data: { batteryLife: 1 } }],
     ['deleteById', { id: existing.id }],
   ];
-  const seen: string[] = [];
-  for (const [procedure, input] of calls) {
-    await test.step(`${procedure} without a cookie`, async () => {
+}
+
+test('oRPC without a session is rejected and leaks no data', { tag: '@smoke' }, async ({ api, adminApi, bots }) => {
+  await label({ feature: 'Products API', story: 'every procedure refuses callers without a session', severity: 'critical' });
+  const want: Expected = { name: bots.name(), type: 'security' };
+  const existing = await bots.create(want.type, want.name);
+  // Our own read before any anonymous call: what changes after a refused call is compared with this, never
+  // with what the create was meant to store.
+  let seen = await adminApi.find(existing.id);
+  const stored = botProblems(seen, want, 'getById before any anonymous call');
+  if (stored.length) test.info().annotations.push({ type: 'observed', description: `not an authorization finding: ${stored.join('; ')}` });
+
+  const anon = api.withCookie('');
+  const attempted = bots.name();
+  bots.remember({ name: attempted });
+  const answered: string[] = [];
+  const problems: string[] = [];
+  for (const [procedure, input] of anonymousCalls(existing, attempted)) {
+    await test.step(`${procedure} without a cookie is refused and changes nothing`, async () => {
       const a = await anon.rpc(procedure, input);
-      seen.push(`${procedure} ${a.status}`);
-      expect.soft(a.ok, `${procedure} without a session answered ${a.status}`).toBe(false);
-      expect.soft(a.body, `${procedure} without a session returned bot data`).not.toContain(existing.name);
-      expect.soft(a.body).not.toContain(existing.id);
+      answered.push(`${procedure} ${a.status}`);
+      if (a.ok) problems.push(`${procedure} without a session answered ${a.status} (expected a refusal: 401, 403, or the real app's 500)`);
+      if (a.body.includes(existing.name) || a.body.includes(existing.id)) problems.push(`${procedure} without a session returned bot data ("${existing.name}")`);
+      const now = await adminApi.find(existing.id);
+      problems.push(...changedBy(`an anonymous ${procedure}`, seen, now));
+      seen = now;
+      if (procedure === 'create' && (await adminApi.list()).some((b) => b.name === attempted)) {
+        problems.push(`an anonymous create made the bot "${attempted}" (create without a session answered ${a.status})`);
+      }
     });
   }
-  // The real app throws a plain error (500), the embedded stack answers 401: both refuse, say which.
-  test.info().annotations.push({ type: 'unauthenticated status', description: seen.join(', ') });
-
-  await test.step('nothing changed behind the refusals', async () => {
-    const now = await adminApi.getById(existing.id);
-    expect(now.batteryLife, 'an anonymous update changed the bot').toBe(BOT_TYPES.security.batteryLife);
-    expect((await adminApi.list()).map((b) => b.name), 'an anonymous create made a bot').not.toContain(attempted);
-  });
+  // The real app throws a plain error (500), the embedded stack answers 401: both refuse; say which.
+  test.info().annotations.push({ type: 'unauthenticated status', description: answered.join(', ') });
+  await expectNone('every procedure refuses a caller without a session and nothing changed behind the refusals', problems);
 });
