@@ -1,6 +1,5 @@
 // The static rules of issue 13 (selftest/lib/code-shape.ts): proven on small trees that break each rule once,
-// then applied to the git-tracked tree. The whole-tree assertion prints its offenders always and fails only with
-// GBV_CODE_SHAPE=1 until the splits of every area have landed (the lead turns it on at merge).
+// then applied to the git-tracked tree, which must keep them (its offenders are printed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -96,10 +95,10 @@ test('factsOf parses TypeScript syntax (types, decorators-free classes, generics
   assert.deepEqual(f.long, []);
 });
 
-test('the git-tracked tree keeps the rules (enforced with GBV_CODE_SHAPE=1; offenders printed always)', (t) => {
+test('the git-tracked tree keeps the rules', (t) => {
   const paths = execFileSync('git', ['ls-files', '*.ts', '*.tsx'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
   assert.ok(paths.length > 50, `git ls-files found ${paths.length} TypeScript files`);
   const text = describeReport(checkShape(ROOT, paths));
   if (text) for (const line of ['code shape offenders:', ...text.split('\n')]) t.diagnostic(line);
-  if (process.env.GBV_CODE_SHAPE === '1') assert.equal(text, '', text);
+  assert.equal(text, '', text);
 });
