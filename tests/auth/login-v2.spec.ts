@@ -2,10 +2,11 @@
 // registered redirect_uri (learnt from the setup's recorded journey), the suite's own state, nonce and PKCE pair,
 // and the redirect to the app's callback held in the browser: the app never sees these sign-ins, so none of them
 // spends an app sign-in (Better Auth's 3 per 10 s). Safe against production: one wrong password per user per run.
+import { expectNone } from '../../fixtures/observed.ts';
 import { randomBytes } from 'node:crypto';
 import type { Browser } from '@playwright/test';
 import { test, expect } from '../../fixtures/test.ts';
-import { authorizeTemplateOf, expectNoProblems, readJourney } from '../../fixtures/journey.ts';
+import { authorizeTemplateOf, readJourney } from '../../fixtures/journey.ts';
 import { holdCallback, PasswordPage, type HeldCallback, loginNameScreen, loginNameScreenExpect, passwordScreen, passwordScreenExpect, walkLoginV2, walkToCallback } from '../../fixtures/pages/index.ts';
 import type { Target, User } from '../../helpers/config.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
@@ -63,7 +64,7 @@ test('Login V2 refuses a wrong password for every configured user ("Failed to au
     const p = await test.step(`${role}: a wrong password at Zitadel's own authorize`, () => wrongPasswordOutcome(browser, target, tpl, role, user));
     if (p) problems.push(p);
   }
-  expectNoProblems(problems, `Login V2 refuses a wrong password for each of ${users.map(([r]) => r).join(', ')}`);
+  await expectNone(`Login V2 refuses a wrong password for each of ${users.map(([r]) => r).join(', ')}`, problems);
 });
 
 test('an id_token from a real sign-in verifies against the published JWKS (alg advertised, iss, aud, exp, nonce)', async ({ page, target }, info) => {
@@ -82,5 +83,5 @@ test('an id_token from a real sign-in verifies against the published JWKS (alg a
   expect(tokens.idToken, 'the token answer carries an id_token (scope openid)').toBeDefined();
   const v = await test.step('verify the id_token (jose)', () => verifyIdToken(target, tokens.idToken!, { discovery: d.document, clientId: tpl.clientId, nonce: req.nonce }));
   info.annotations.push({ type: 'id_token', description: Object.entries(v.facts).map(([k, x]) => `${k}: ${x}`).join('; ') });
-  expectNoProblems(v.problems, 'the id_token is signed by a key in the published JWKS with an advertised alg, names the issuer and this client, is unexpired and carries the nonce');
+  await expectNone('the id_token is signed by a key in the published JWKS with an advertised alg, names the issuer and this client, is unexpired and carries the nonce', v.problems);
 });

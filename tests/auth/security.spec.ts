@@ -5,14 +5,13 @@ import { test, expect } from '../../fixtures/test.ts';
 import { cookieHeaderFor, readStorageState, storageStatePath } from '../../fixtures/auth-state.ts';
 import { openRedirectPayloads, SAFE_CALLBACK, SOURCES } from '../../fixtures/attacks.ts';
 import { attackerSite, crossSiteVerdict, crossSiteWrites, originCheck, sessionSameSite, type CrossSiteAttempt } from '../../fixtures/cross-site.ts';
+import { recordedJourneys, type CookieFacts, type RecordedAuthorize } from '../../fixtures/journey.ts';
 import { expectNone } from '../../fixtures/observed.ts';
 import { LoginV2Error, walkLoginV2 } from '../../fixtures/pages/index.ts';
 import {
   authorizeUrlOf, CALLBACK_PATH, cookieFlagProblems, getSession, isSessionTokenCookie, sessionCookiesOf, sessionFromAnswer,
-  SIGN_OUT_PATH, signOutOverHttp, startSignInOverHttp, stateSetCookies,
-} from '../../helpers/better-auth.ts';
+  SIGN_OUT_PATH, signOutOverHttp, startSignInOverHttp, } from '../../helpers/better-auth.ts';
 import type { Target } from '../../helpers/config.ts';
-import { parseSetCookie } from '../../helpers/cookies.ts';
 import { warn } from '../../helpers/findings.ts';
 import { header, request, type Response } from '../../helpers/http.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
@@ -36,6 +35,39 @@ function callbackCheck(t: Target, callbackURL: string): Promise<Response> {
 }
 
 const where = (res: Response) => `${res.status}${header(res, 'location') ? ` → ${String(header(res, 'location')).replace(/([?&](code|state)=)[^&]*/g, '$1…')}` : ''}`;
+
+const STOLEN_CODE = 'an intercepted authorization code could be exchanged for tokens by whoever holds it';
+
+/** What an authorize request must carry (RFC 6749 §10.12 state, RFC 7636 PKCE S256), judged on its recording. */
+function authorizeProblems(a: RecordedAuthorize, t: Target): string[] {
+  const problems: string[] = [];
+  const p = a.params;
+  if (!a.state) problems.push('authorize URL has no state: an attacker can make a victim\'s browser complete the attacker\'s sign-in (login CSRF)');
+  else if (a.state.length < 16) problems.push(`authorize state is only ${a.state.length} characters: guessable, so it no longer ties the callback to this browser (login CSRF)`);
+  const method = p.code_challenge_method;
+  if (!a.codeChallenge) {
+    // One line for PKCE switched off altogether: the missing code_challenge is the finding, not its method.
+    problems.push(`authorize URL has no PKCE code_challenge${method ? '' : ' (nor code_challenge_method)'}: sign-in runs without PKCE, so ${STOLEN_CODE}`);
+  } else {
+    const c = a.codeChallenge;
+    if (c.charset !== 'base64url' || c.length < 43 || c.length > 128) problems.push(`authorize URL has a malformed PKCE code_challenge (${c.length} characters): ${STOLEN_CODE}`);
+    if (method !== 'S256') problems.push(`authorize URL has code_challenge_method=${method ?? '(none, i.e. plain)'} (expected S256): ${STOLEN_CODE}`);
+  }
+  if (p.response_type !== 'code') problems.push(`authorize URL asks for response_type=${p.response_type} (expected code): tokens would travel in the URL`);
+  const cb = `${t.appUrl}${CALLBACK_PATH}`;
+  if (p.redirect_uri !== cb) problems.push(`authorize redirect_uri is ${p.redirect_uri} (expected ${cb})`);
+  return problems;
+}
+
+/** The state cookie the sign-in answer set, as recorded. */
+function stateCookieProblems(sc: CookieFacts | undefined, t: Target): string[] {
+  if (!sc) return ['sign-in set no better-auth.state cookie: the callback cannot tell the browser that started the sign-in (login CSRF)'];
+  const problems: string[] = [];
+  if (!sc.httpOnly) problems.push(`${sc.name} is not HttpOnly: an injected script could read the sign-in state`);
+  if (!/^(lax|strict)$/i.test(sc.sameSite ?? '')) problems.push(`${sc.name} is not SameSite=Lax/Strict: other sites' requests carry it`);
+  if (t.appUrl.startsWith('https:') && !sc.secure) problems.push(`${sc.name} is not Secure: it would travel over plain HTTP`);
+  return problems;
+}
 
 test.describe('sign-in hardening', () => {
   test('sign-in refuses an external callbackURL, and Better Auth\'s callbackURL check refuses the whole open-redirect family', async ({ target }) => {
@@ -82,43 +114,21 @@ test.describe('sign-in hardening', () => {
     });
   });
 
+  // Judged from every role's sign-in as the setup project recorded it (fixtures/journey.ts): no sign-in is spent.
   test('the authorize URL carries state and a PKCE S256 challenge; the state cookie is HttpOnly, SameSite=Lax', { tag: '@smoke' }, async ({ target }, info) => {
     await label({ epic: EPIC.auth, feature: 'Security', story: 'state and PKCE', severity: 'critical' });
-    const res = await startSignInOverHttp(target, '/admin', { what: 'security: authorize URL' });
-    const authorize = authorizeUrlOf(res);
-    expect(res.status === 200 && !!authorize, `POST /api/auth/sign-in/social answers 200 with an authorize URL (answered ${res.status})`).toBe(true);
-    const url = new URL(authorize!);
-    const p = url.searchParams;
-    const problems: string[] = [];
-    const state = p.get('state') ?? '';
-    if (!state) problems.push('authorize URL has no state: an attacker can make a victim\'s browser complete the attacker\'s sign-in (login CSRF)');
-    else if (state.length < 16) problems.push(`authorize state is only ${state.length} characters: guessable, so it no longer ties the callback to this browser (login CSRF)`);
-    const challenge = p.get('code_challenge');
-    const method = p.get('code_challenge_method');
-    const stolenCode = 'an intercepted authorization code could be exchanged for tokens by whoever holds it';
-    if (!challenge) {
-      // One line for PKCE switched off altogether: the missing code_challenge is the finding, not its method.
-      problems.push(`authorize URL has no PKCE code_challenge${method ? '' : ' (nor code_challenge_method)'}: sign-in runs without PKCE, so ${stolenCode}`);
-    } else {
-      if (!/^[A-Za-z0-9_-]{43,128}$/.test(challenge)) problems.push(`authorize URL has a malformed PKCE code_challenge (${challenge.length} characters): ${stolenCode}`);
-      if (method !== 'S256') problems.push(`authorize URL has code_challenge_method=${method ?? '(none, i.e. plain)'} (expected S256): ${stolenCode}`);
+    const { found, missing } = recordedJourneys(target);
+    const problems = [...missing];
+    for (const j of found) {
+      if (!j.authorize) { problems.push(`${j.role}: the recorded sign-in reached no authorize URL of ${target.authUrl}`); continue; }
+      problems.push(...authorizeProblems(j.authorize, target).map((p) => `${j.role}: ${p}`));
+      problems.push(...stateCookieProblems(j.stateCookie, target).map((p) => `${j.role}: ${p}`));
+      info.annotations.push({ type: `${j.role} authorize`, description: `${j.authorize.origin}${j.authorize.pathname} with ${Object.keys(j.authorize.params).sort().join(', ')}` });
     }
-    if (p.get('response_type') !== 'code') problems.push(`authorize URL asks for response_type=${p.get('response_type')} (expected code): tokens would travel in the URL`);
-    const cb = `${target.appUrl}${CALLBACK_PATH}`;
-    if (p.get('redirect_uri') !== cb) problems.push(`authorize redirect_uri is ${p.get('redirect_uri')} (expected ${cb})`);
-    const [line] = stateSetCookies(res);
-    const sc = line ? parseSetCookie(line) : undefined;
-    if (!sc) problems.push('sign-in set no better-auth.state cookie: the callback cannot tell the browser that started the sign-in (login CSRF)');
-    else {
-      if (!sc.httpOnly) problems.push(`${sc.name} is not HttpOnly: an injected script could read the sign-in state`);
-      if (!/^(lax|strict)$/i.test(sc.sameSite ?? '')) problems.push(`${sc.name} is not SameSite=Lax/Strict: other sites' requests carry it`);
-      if (target.appUrl.startsWith('https:') && !sc.secure) problems.push(`${sc.name} is not Secure: it would travel over plain HTTP`);
-    }
-    info.annotations.push({ type: 'authorize', description: `${url.origin}${url.pathname} with ${[...p.keys()].sort().join(', ')}` });
-    await expectNone('state, PKCE S256, response_type=code, the registered redirect_uri and a protected state cookie', problems);
+    await expectNone('every role\'s sign-in sent state, PKCE S256, response_type=code and the registered redirect_uri, with a protected state cookie', problems);
   });
 
-  test('a forged or tampered callback creates no session (state is checked)', { tag: '@smoke' }, async ({ page, target, urls }) => {
+  test('a forged or tampered callback creates no session (state is checked)', async ({ page, target, urls }) => {
     test.setTimeout(90_000);
     await label({ epic: EPIC.auth, feature: 'Security', story: 'callback checks state', severity: 'critical' });
 

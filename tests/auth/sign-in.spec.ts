@@ -1,31 +1,17 @@
 // The sign-in journey as the setup project recorded it, once per role (fixtures/journey.ts): the URL sequence
 // app → Zitadel Login V2 → app, and the session cookies exactly as the callback set them. Judged from the
 // recording: no sign-in is spent here (Better Auth allows 3 per 10 s per client IP), and every role is judged.
+import { expectNone } from '../../fixtures/observed.ts';
 import { test } from '../../fixtures/test.ts';
-import { expectNoProblems, loginV2Hops, missingHop, readJourney, recordedCookieProblems, sessionTokenSet, type RecordedJourney } from '../../fixtures/journey.ts';
-import type { Role } from '../../fixtures/auth-state.ts';
-import type { Target } from '../../helpers/config.ts';
+import { loginV2Hops, missingHop, recordedCookieProblems, recordedJourneys, sessionTokenSet } from '../../fixtures/journey.ts';
 import { isSessionTokenCookie } from '../../helpers/better-auth.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
 
 test.describe.configure({ mode: 'parallel' });
 
-/** Every configured role's recording, or a problem line for each one the setup did not record. */
-function journeys(t: Target): { found: RecordedJourney[]; missing: string[] } {
-  const roles: Role[] = t.users.viewer ? ['admin', 'viewer'] : ['admin'];
-  const found: RecordedJourney[] = [];
-  const missing: string[] = [];
-  for (const role of roles) {
-    const j = readJourney(role, t);
-    if (j) found.push(j);
-    else missing.push(`${role}: the setup project recorded no sign-in journey for this target (its "sign in as ${role}" did not finish)`);
-  }
-  return { found, missing };
-}
-
 test('every role\'s sign-in went app /login → authorize → Login V2 loginname → password → callback → /admin', { tag: '@smoke' }, async ({ target }, info) => {
   await label({ epic: EPIC.auth, feature: 'Sign-in', story: 'Login V2 URL sequence', severity: 'critical' });
-  const { found, missing } = journeys(target);
+  const { found, missing } = recordedJourneys(target);
   const problems = [...missing];
   for (const j of found) {
     const gap = missingHop(j.urls, loginV2Hops(target.appUrl, target.authUrl));
@@ -33,13 +19,13 @@ test('every role\'s sign-in went app /login → authorize → Login V2 loginname
     if (j.path !== 'password') problems.push(`${j.role}: a browser with no auth session was let through without the password step (Login V2 path: ${j.path ?? 'unknown'})`);
     info.annotations.push({ type: `${j.role} sign-in`, description: j.urls.map((u) => new URL(u).pathname).join(' → ') });
   }
-  expectNoProblems(problems, 'each role\'s recorded sign-in follows the Login V2 URL sequence and asks for the password');
+  await expectNone('each role\'s recorded sign-in follows the Login V2 URL sequence and asks for the password', problems);
 });
 
 test('the session cookie the callback sets is persistent, __Secure-, Secure, HttpOnly, SameSite Lax/Strict and host-only, for every role',
   { tag: '@smoke' }, async ({ target }, info) => {
     await label({ epic: EPIC.auth, feature: 'Session', story: 'session cookie strength', severity: 'critical' });
-    const { found, missing } = journeys(target);
+    const { found, missing } = recordedJourneys(target);
     const problems = [...missing];
     const minMs = target.sessionMinHours * 3_600_000;
     for (const j of found) {
@@ -49,5 +35,5 @@ test('the session cookie the callback sets is persistent, __Secure-, Secure, Htt
       for (const c of j.sessionCookies) problems.push(...recordedCookieProblems(c, target.appUrl, isSessionTokenCookie(c.name) ? minMs : undefined, Date.parse(j.recordedAt)).map((p) => `${j.role}: ${p}`));
       info.annotations.push({ type: `${j.role} session cookie`, description: `${token.name}; ${token.attributes.join(', ')}` });
     }
-    expectNoProblems(problems, `every role's session cookie is persistent (at least SESSION_MIN_HOURS = ${target.sessionMinHours} h), __Secure- prefixed, Secure, HttpOnly, SameSite Lax/Strict and host-only`);
+    await expectNone(`every role's session cookie is persistent (at least SESSION_MIN_HOURS = ${target.sessionMinHours} h), __Secure- prefixed, Secure, HttpOnly, SameSite Lax/Strict and host-only`, problems);
   });

@@ -2,8 +2,8 @@
 // again afterwards goes through Zitadel's remembered session or its account picker. Every session here is made
 // by this test, so the verdict is the same in any order and with any number of workers: the setup's saved
 // sessions, which other tests use, are never signed out.
+import { expectNone } from '../../fixtures/observed.ts';
 import { test, expect } from '../../fixtures/test.ts';
-import { expectNoProblems } from '../../fixtures/journey.ts';
 import { signInWithZitadel, signOutViaUserMenu } from '../../fixtures/pages/index.ts';
 import { getSession, sessionTokenHeader, signOutOverHttp, type SessionView } from '../../helpers/better-auth.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
@@ -33,10 +33,10 @@ test('sign-out through the user menu ends the caller\'s session on the server, n
       const adminToken = sessionTokenHeader(await context.cookies(), target.appUrl);
       const otherToken = sessionTokenHeader(await bystander.cookies(), target.appUrl);
       const before = { admin: await getSession(target, adminToken), other: await getSession(target, otherToken) };
-      expectNoProblems([
+      await expectNone('before sign-out both fresh session tokens name live sessions', [
         ...(before.admin.session ? [] : [`before sign-out the admin's fresh token names ${who(before.admin)}: nothing to sign out`]),
         ...(before.other.session ? [] : [`before sign-out the ${otherRole}'s fresh token names ${who(before.other)}: nothing to compare with`]),
-      ], 'before sign-out both fresh session tokens name live sessions');
+      ]);
 
       await test.step('Sign Out from the user menu lands on /', async () => {
         await signOutViaUserMenu(page, urls);
@@ -48,7 +48,7 @@ test('sign-out through the user menu ends the caller\'s session on the server, n
         problems.push(`after the admin signed out, the old admin token still names ${who(after.admin)} on the server: sign-out left the server session valid (only the cookie was cleared)`);
       if (!after.other.session || after.other.session.id !== before.other.session!.id)
         problems.push(`after the admin signed out, the ${otherRole}'s separate session ${before.other.session!.id} is gone (now: ${who(after.other)}): sign-out ended other sessions than the caller's`);
-      expectNoProblems(problems, `sign-out ends the admin's session on the server and leaves the ${otherRole}'s session alone`);
+      await expectNone(`sign-out ends the admin's session on the server and leaves the ${otherRole}'s session alone`, problems);
 
       await test.step('/admin asks for sign-in again', async () => {
         await page.goto(`${target.appUrl}/admin`);

@@ -2,11 +2,11 @@
 // defines them (columns, types, defaults, constraints, indexes), both drizzle migrations recorded AND applied.
 // Row counts are attached, row contents never read. Hashes are not compared: the real app's differ from the
 // stand-in's (see the interface reference); the order and what each migration creates are.
+import { expectNone } from '../../fixtures/observed.ts';
 import { test } from '../../fixtures/test.ts';
 import { redactDatabaseUrl } from '../../helpers/config.ts';
 import { compareSchema, snapshot, type DbSnapshot, type MigrationRow } from '../../helpers/db.ts';
 import { label } from '../../helpers/labels.ts';
-import { expectNoProblems } from '../infra/common.ts';
 import { EXPECTED_MIGRATION_TABLES, EXPECTED_MIGRATIONS, EXPECTED_PG_MAJOR, EXPECTED_TABLES } from './expected-schema.ts';
 
 const whereOf = (url: string) => { const u = new URL(url); return `${u.hostname}:${u.port || 5432}${u.pathname}`; };
@@ -42,7 +42,7 @@ test.describe('App database', () => {
     const scheme = new URL(url).protocol;
     const problems = scheme === 'postgresql:' ? [] : [`${whereOf(url)}: DATABASE_URL uses ${scheme}// — the app requires postgresql:// and refuses to start with `
       + 'postgres://, which is what Coolify hands out; change the scheme in the app\'s environment'];
-    await expectNoProblems(problems, 'DATABASE_URL starts with postgresql://');
+    await expectNone('DATABASE_URL starts with postgresql://', problems);
   });
 
   test(`server is PostgreSQL ${EXPECTED_PG_MAJOR}; row counts attached`, { tag: '@smoke' }, async ({ target: t }, info) => {
@@ -51,7 +51,7 @@ test.describe('App database', () => {
     await info.attach('row-counts.json', { body: JSON.stringify(s.rowCounts, null, 2), contentType: 'application/json' });
     info.annotations.push({ type: 'server-version', description: `${whereOf(t.databaseUrl!)}: PostgreSQL ${s.serverVersion}` });
     const problems = s.serverMajor === EXPECTED_PG_MAJOR ? [] : [`${whereOf(t.databaseUrl!)}: PostgreSQL ${s.serverVersion}, expected major ${EXPECTED_PG_MAJOR}`];
-    await expectNoProblems(problems, `the server's major version is ${EXPECTED_PG_MAJOR}`);
+    await expectNone(`the server's major version is ${EXPECTED_PG_MAJOR}`, problems);
   });
 
   for (const name of Object.keys(EXPECTED_TABLES)) {
@@ -62,7 +62,7 @@ test.describe('App database', () => {
       const r = compareSchema(s.tables[name] ? { [name]: s.tables[name] } : {}, { [name]: EXPECTED_TABLES[name]! }, s.indexes);
       if (s.tables[name]) await info.attach(`table-${name}.json`, { body: JSON.stringify({ ...s.tables[name], indexes: s.indexes.filter((i) => i.table === name) }, null, 2), contentType: 'application/json' });
       for (const n of r.notes) info.annotations.push({ type: 'note', description: `${where}: ${n}` });
-      await expectNoProblems(r.problems.map((p) => `${where}: ${p}`), `table ${name} has the reference's columns, types, defaults, constraints and indexes`);
+      await expectNone(`table ${name} has the reference's columns, types, defaults, constraints and indexes`, r.problems.map((p) => `${where}: ${p}`));
     });
   }
 
@@ -71,7 +71,7 @@ test.describe('App database', () => {
     const s = await read(t.databaseUrl!);
     const where = whereOf(t.databaseUrl!);
     if (s.migrations === null) {
-      await expectNoProblems([`${where}: no drizzle.__drizzle_migrations table: migrations were never run`], 'drizzle has recorded its migrations');
+      await expectNone('drizzle has recorded its migrations', [`${where}: no drizzle.__drizzle_migrations table: migrations were never run`]);
       return;
     }
     const m = s.migrations;
@@ -80,6 +80,6 @@ test.describe('App database', () => {
       body: JSON.stringify(m.map((x) => ({ id: x.id, hash: x.hash.slice(0, 12), journalTime: x.createdAt ? new Date(x.createdAt).toISOString() : null })), null, 2),
       contentType: 'application/json',
     });
-    await expectNoProblems(migrationProblems(m, s.tables).map((p) => `${where}: ${p}`), `${EXPECTED_MIGRATIONS} migrations are recorded, in order, and each one's tables exist`);
+    await expectNone(`${EXPECTED_MIGRATIONS} migrations are recorded, in order, and each one's tables exist`, migrationProblems(m, s.tables).map((p) => `${where}: ${p}`));
   });
 });

@@ -1,13 +1,14 @@
 // Zitadel from outside: alive and ready (status and Zitadel's "ok" body), publishes a discovery document a relying
 // party accepts (issuer = AUTH_URL, the Zitadel endpoint paths on the issuer's host, PKCE S256) whose JWKS keys
 // are each usable for the algorithms it announces, and sends sign-ins to Login V2.
+import { expectNone } from '../../fixtures/observed.ts';
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { test } from '../../fixtures/test.ts';
 import type { Target } from '../../helpers/config.ts';
 import { request } from '../../helpers/http.ts';
 import { label } from '../../helpers/labels.ts';
 import { discover, discoveryProblems, probeLoginV2 } from '../../helpers/oidc.ts';
-import { attachJson, expectNoProblems, note } from './common.ts';
+import { attachJson, note } from './common.ts';
 
 const KTY_OF: Record<string, string> = { RS: 'RSA', PS: 'RSA', ES: 'EC', Ed: 'OKP' };
 
@@ -62,7 +63,7 @@ test.describe('Auth health', () => {
       const body = res.body.trim();
       const problems = res.status !== 200 ? [`${host}: ${path} answered ${res.status}${body ? ` "${body.slice(0, 120)}"` : ''} (Zitadel ${story} fails)`]
         : body.toLowerCase() !== 'ok' ? [`${host}: ${path} answered 200 with "${body.replace(/\s+/g, ' ').slice(0, 80)}", not Zitadel's "ok" (another service answers this path)`] : [];
-      await expectNoProblems(problems, `${host}: ${path} answers 200 "ok"`);
+      await expectNone(`${host}: ${path} answers 200 "ok"`, problems);
     });
   }
 
@@ -80,7 +81,7 @@ test.describe('Auth health', () => {
       const algs = d.document.id_token_signing_alg_values_supported;
       problems.push(...jwks.problems, ...(jwks.problems.length ? [] : jwksProblems(host, jwks.keys, Array.isArray(algs) ? algs.map(String) : ['RS256'])));
     }
-    await expectNoProblems(problems, `${host}: discovery names the auth URL as issuer, Zitadel's endpoints on it, PKCE S256, and usable signing keys`);
+    await expectNone(`${host}: discovery names the auth URL as issuer, Zitadel's endpoints on it, PKCE S256, and usable signing keys`, problems);
   });
 
   test('sign-in requires Login V2', { tag: '@smoke' }, async ({ target: t }, info) => {
@@ -89,6 +90,6 @@ test.describe('Auth health', () => {
     const p = await test.step('app sign-in → authorize → follow redirects', () => probeLoginV2(t));
     await attachJson(info, 'login-v2-probe.json', { signInStatus: p.signInStatus, authorizeParams: p.authorizeParams, hops: p.hops, landedOn: p.landedOn, loginV2: p.loginV2 });
     note(info, 'landed-on', `${host}: ${p.landedOn || '(no authorize URL)'}`);
-    await expectNoProblems(p.problem ? [p.problem] : [], `${host}: the app's sign-in lands on the Login V2 pages (/ui/v2/login/)`);
+    await expectNone(`${host}: the app's sign-in lands on the Login V2 pages (/ui/v2/login/)`, p.problem ? [p.problem] : []);
   });
 });

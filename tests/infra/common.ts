@@ -1,7 +1,6 @@
 // Shared bits of the infra specs: the hosts of the target, and a failure message that lists every observed
 // problem on its own line (each names the host), so one failing check reads as a complete finding.
 import type { TestInfo } from '@playwright/test';
-import { expect, test } from '../../fixtures/test.ts';
 import type { Target } from '../../helpers/config.ts';
 
 export interface HostRole { role: 'app' | 'auth' | 'deployer'; url: string; host: string; port: number }
@@ -21,20 +20,6 @@ export function hostsOf(t: Target): HostRole[] {
   const out: HostRole[] = [of('app', t.appUrl), of('auth', t.authUrl)];
   if (t.deployerUrl) out.push(of('deployer', t.deployerUrl));
   return out;
-}
-
-/**
- * Passes (as an expect step titled with the expectation) when there are no problems; otherwise fails in a step of
- * that title with the observed problems as the message, one per line, so the first line is an observed fact.
- */
-export async function expectNoProblems(problems: string[], expectation: string): Promise<void> {
-  if (!problems.length) {
-    expect(problems, expectation).toEqual([]);
-    return;
-  }
-  await test.step(expectation, () => {
-    throw new Error(problems.join('\n'));
-  });
 }
 
 export async function attachJson(info: TestInfo, name: string, value: unknown): Promise<void> {

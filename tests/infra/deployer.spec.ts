@@ -1,8 +1,8 @@
 // Coolify is up: its unauthenticated health endpoint answers 200 "OK" (its real body); skipped without DEPLOYER_URL.
+import { expectNone } from '../../fixtures/observed.ts';
 import { test } from '../../fixtures/test.ts';
 import { request } from '../../helpers/http.ts';
 import { label } from '../../helpers/labels.ts';
-import { expectNoProblems } from './common.ts';
 
 test.describe('Deployer health', () => {
   test('GET /api/health answers 200', { tag: '@smoke' }, async ({ target: t }) => {
@@ -13,6 +13,6 @@ test.describe('Deployer health', () => {
     const body = res.body.trim();
     const problems = res.status !== 200 ? [`${host}: /api/health answered ${res.status}${body ? ` "${body.slice(0, 120)}"` : ''}`]
       : body.toUpperCase() !== 'OK' ? [`${host}: /api/health answered 200 with "${body.replace(/\s+/g, ' ').slice(0, 80)}", not Coolify's "OK" (another service answers this route)`] : [];
-    await expectNoProblems(problems, `${host}: /api/health answers 200 "OK"`);
+    await expectNone(`${host}: /api/health answers 200 "OK"`, problems);
   });
 });

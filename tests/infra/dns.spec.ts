@@ -1,13 +1,14 @@
 // Every host's addresses, asked of each configured DNS server separately, for every record type a client uses:
 // A (IPv4) and AAAA (IPv6, which clients prefer when it exists). A stale secondary, an AAAA left pointing at an
 // old server, or a CAA set that forbids the ACME CA shows up here, not as a mysterious browser time-out.
+import { expectNone } from '../../fixtures/observed.ts';
 import { test } from '../../fixtures/test.ts';
 import type { Target } from '../../helpers/config.ts';
 import { caaPermits, ipv6Kind, resolveCaa, resolveHost, type DnsError, type HostRecords } from '../../helpers/dns.ts';
 import { warn } from '../../helpers/findings.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
 import { probePort } from '../../helpers/ports.ts';
-import { attachJson, expectNoProblems, hostOf, hostPort, hostsOf, note, ROLES, type HostRole } from './common.ts';
+import { attachJson, hostOf, hostPort, hostsOf, note, ROLES, type HostRole } from './common.ts';
 
 /** The CA Coolify's Traefik gets certificates from (ACME), as CAA `issue` values name it. */
 const ACME_CAA = 'letsencrypt.org';
@@ -81,7 +82,7 @@ test.describe('DNS', () => {
       }
       await attachJson(info, `dns-${h!.host}.json`, { host: h!.host, expected: t.expectedIps, answers });
       if (!t.expectedIps.length) warn(`EXPECTED_IPS not set: ${h!.host} was only checked to resolve, not to point at the server`);
-      await expectNoProblems(problems, `${h!.host} resolves on every DNS server to addresses that reach the server`);
+      await expectNone(`${h!.host} resolves on every DNS server to addresses that reach the server`, problems);
     });
   }
 
@@ -100,7 +101,7 @@ test.describe('DNS', () => {
       if (new Set(per.map(([, a]) => a)).size > 1) problems.push(`${h.host}: DNS servers disagree: ${per.map(([s, a]) => `${s} → ${a}`).join('; ')}`);
     }
     await attachJson(info, 'dns-agreement.json', problems);
-    await expectNoProblems(problems, 'every DNS server gives the same A and AAAA answers for every host');
+    await expectNone('every DNS server gives the same A and AAAA answers for every host', problems);
   });
 
   test(`CAA lets ${ACME_CAA} issue for every host`, async ({ target: t }, info) => {
@@ -120,6 +121,6 @@ test.describe('DNS', () => {
       }
     }
     await attachJson(info, 'caa.json', found);
-    await expectNoProblems(problems, `no CAA set forbids ${ACME_CAA} for any host`);
+    await expectNone(`no CAA set forbids ${ACME_CAA} for any host`, problems);
   });
 });

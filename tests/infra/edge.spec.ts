@@ -1,11 +1,12 @@
 // The edge (Traefik in production): plain HTTP sends people to https on the same host, with the path and query
 // they asked for, in one hop. HSTS is judged per host in hsts.spec.ts.
+import { expectNone } from '../../fixtures/observed.ts';
 import type { TestInfo } from '@playwright/test';
 import { test } from '../../fixtures/test.ts';
 import type { Target } from '../../helpers/config.ts';
 import { header, request } from '../../helpers/http.ts';
 import { label } from '../../helpers/labels.ts';
-import { attachJson, expectNoProblems, hostOf, note, ROLES, type HostRole } from './common.ts';
+import { attachJson, hostOf, note, ROLES, type HostRole } from './common.ts';
 
 const REDIRECTS = [301, 302, 303, 307, 308];
 const MAX_HOPS = 5;
@@ -68,7 +69,7 @@ test.describe('HTTP edge', () => {
       const hops = await test.step(`GET ${httpUrl} (following plain-HTTP hops)`, () => follow(t, httpUrl));
       await attachJson(info, `redirect-${h!.host}.json`, { url: httpUrl, hops });
       const problems = judge(t, h!, httpUrl, new URL(path, h!.url), hops, info);
-      await expectNoProblems(problems, `${h!.host}: plain HTTP redirects in one hop to https on the same host, path and query kept`);
+      await expectNone(`${h!.host}: plain HTTP redirects in one hop to https on the same host, path and query kept`, problems);
     });
   }
 });

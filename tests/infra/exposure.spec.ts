@@ -1,10 +1,11 @@
 // Exposure from outside: on the server's public address only the edge (and the operator's own ports) may
 // answer; the database, the app container and Zitadel must stay on the Docker network. Only the configured
 // ports are tried, each with one bounded connect.
+import { expectNone } from '../../fixtures/observed.ts';
 import { test } from '../../fixtures/test.ts';
 import { label } from '../../helpers/labels.ts';
 import { exposureRisk, probePorts } from '../../helpers/ports.ts';
-import { attachJson, expectNoProblems, note } from './common.ts';
+import { attachJson, note } from './common.ts';
 
 const TIMEOUT_MS = 2500;
 
@@ -21,7 +22,7 @@ test.describe('Exposure', () => {
       if (p.state === 'open') problems.push(`forbidden port ${p.port} is open on ${host} (it accepted a TCP connection): ${exposureRisk(p.port)}`);
       else note(info, 'closed', `${host}:${p.port} ${p.state === 'closed' ? 'refused' : `no answer within ${TIMEOUT_MS} ms (filtered)`}`);
     }
-    await expectNoProblems(problems, `no forbidden port (${t.exposure.forbiddenPorts.join(', ')}) accepts connections on ${host}`);
+    await expectNone(`no forbidden port (${t.exposure.forbiddenPorts.join(', ')}) accepts connections on ${host}`, problems);
   });
 
   test('expected ports answer on the server address', async ({ target: t }, info) => {
@@ -34,6 +35,6 @@ test.describe('Exposure', () => {
     const problems = probes.filter((p) => p.state !== 'open').map((p) => p.state === 'closed'
       ? `expected port ${p.port} on ${host}: connection refused (nothing listens there)`
       : `expected port ${p.port} on ${host}: no answer within ${TIMEOUT_MS} ms (a firewall drops it, or the host is unreachable: ${p.code ?? 'timed out'})`);
-    await expectNoProblems(problems, `every expected port (${t.exposure.expectedOpenPorts.join(', ')}) accepts connections on ${host}`);
+    await expectNone(`every expected port (${t.exposure.expectedOpenPorts.join(', ')}) accepts connections on ${host}`, problems);
   });
 });

@@ -1,11 +1,12 @@
 // HSTS on every host that serves HTTPS, judged by strength: a browser that saw it refuses plain HTTP to the host
 // for max-age seconds, which closes the SSL-stripping window on public networks. A header with a tiny max-age
 // (or none) leaves that window open, so below HSTS_MIN_MAX_AGE it fails with the value found and the floor.
+import { expectNone } from '../../fixtures/observed.ts';
 import { test } from '../../fixtures/test.ts';
 import type { Target } from '../../helpers/config.ts';
 import { header, request } from '../../helpers/http.ts';
 import { label } from '../../helpers/labels.ts';
-import { attachJson, expectNoProblems, hostOf, note, ROLES, type HostRole } from './common.ts';
+import { attachJson, hostOf, note, ROLES, type HostRole } from './common.ts';
 
 const RISK = 'an attacker on the network path (public Wi-Fi) can downgrade a visit to plain HTTP and read or change it, session cookie included (SSL stripping)';
 
@@ -58,7 +59,7 @@ test.describe('HSTS', () => {
         if (p) problems.push(p);
         else note(info, 'hsts', `${where}: max-age=${g.hsts.maxAge}${g.hsts.includeSubDomains ? '; includeSubDomains' : ' (no includeSubDomains: subdomains may still be stripped)'}${g.hsts.preload ? '; preload' : ''}`);
       }
-      await expectNoProblems(problems, `${h!.host} sends Strict-Transport-Security with max-age >= ${t.hstsMinMaxAge} s on every page`);
+      await expectNone(`${h!.host} sends Strict-Transport-Security with max-age >= ${t.hstsMinMaxAge} s on every page`, problems);
     });
   }
 });

@@ -4,13 +4,14 @@
 // - X-Content-Type-Options exactly "nosniff": without it a browser may sniff data as script, which needs content
 //   an attacker controls on the site (GadgetBot serves none) — a missing second line of defence: a warning;
 // - CSP itself is recorded as advice. HSTS is judged per host in hsts.spec.ts.
+import { expectNone } from '../../fixtures/observed.ts';
 import type { TestInfo } from '@playwright/test';
 import { test } from '../../fixtures/test.ts';
 import type { Target } from '../../helpers/config.ts';
 import { warn } from '../../helpers/findings.ts';
 import { header, request, type Response } from '../../helpers/http.ts';
 import { label } from '../../helpers/labels.ts';
-import { attachJson, expectNoProblems, note } from './common.ts';
+import { attachJson, note } from './common.ts';
 
 const RISK = {
   nosniff: 'browsers may sniff a response as script or HTML, so content served as data could run in the site\'s origin (MIME confusion)',
@@ -79,7 +80,7 @@ test.describe('Security headers', () => {
     await label({ feature: 'Security headers', story: 'app pages', severity: 'critical', parameters: { host } });
     const got = await pages(t, t.appUrl, ['/', '/login?redirect=%2Fadmin']);
     await attachJson(info, 'app-security-headers.json', got.map(({ path, res }) => ({ path, status: res.status, ...headerFacts(res) })));
-    await expectNoProblems(await judgePages(info, host, got), `${host} pages forbid framing by other sites (X-Frame-Options or CSP frame-ancestors)`);
+    await expectNone(`${host} pages forbid framing by other sites (X-Frame-Options or CSP frame-ancestors)`, await judgePages(info, host, got));
   });
 
   test('auth (Login V2) pages are protected against framing and MIME sniffing', async ({ target: t }, info) => {
@@ -88,6 +89,6 @@ test.describe('Security headers', () => {
     // The username page is where people type their login.
     const got = await pages(t, t.authUrl, ['/ui/v2/login/loginname']);
     await attachJson(info, 'auth-security-headers.json', got.map(({ path, res }) => ({ path, status: res.status, ...headerFacts(res) })));
-    await expectNoProblems(await judgePages(info, host, got), `${host} Login V2 pages forbid framing by other sites (X-Frame-Options or CSP frame-ancestors)`);
+    await expectNone(`${host} Login V2 pages forbid framing by other sites (X-Frame-Options or CSP frame-ancestors)`, await judgePages(info, host, got));
   });
 });

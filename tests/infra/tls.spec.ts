@@ -1,6 +1,7 @@
 // Certificates as a browser sees them, on every address of every host (A and AAAA): the chain the server sends
 // (leaf + intermediate) up to a trusted root, the host in the SAN, not expired and not about to, the expected
 // issuer (renewal works), strong keys and signatures, and only modern protocols (TLS 1.0/1.1 refused).
+import { expectNone } from '../../fixtures/observed.ts';
 import { test } from '../../fixtures/test.ts';
 import type { Target } from '../../helpers/config.ts';
 import { addressesFor, ipv6Kind, type HostAddress } from '../../helpers/dns.ts';
@@ -8,7 +9,7 @@ import { warn } from '../../helpers/findings.ts';
 import { caFor } from '../../helpers/http.ts';
 import { label } from '../../helpers/labels.ts';
 import { fmtDate, judgeTls, probeLegacyTls, probeTls, type TlsProbe } from '../../helpers/tls.ts';
-import { attachJson, expectNoProblems, hostOf, note, ROLES, type HostRole } from './common.ts';
+import { attachJson, hostOf, note, ROLES, type HostRole } from './common.ts';
 
 /** Addresses a client would use; AAAA that no client can reach are the DNS check's finding, not probed here. */
 function probeable(list: HostAddress[]): { use: HostAddress[]; skipped: string[] } {
@@ -76,7 +77,7 @@ test.describe('TLS', () => {
         if (leaf) note(info, 'days-left', `${h!.host} (${a.address}): ${Math.round(leaf.daysLeft)} days left (notAfter ${fmtDate(leaf.validTo)}; warning window ${t.certWarnDays} days)`);
       }
       await attachJson(info, `tls-${h!.host}.json`, { host: h!.host, port: h!.port, addresses, probes: seen });
-      await expectNoProblems(problems, `${h!.host} serves a valid, strong certificate chain over TLS 1.2+ only, on every address`);
+      await expectNone(`${h!.host} serves a valid, strong certificate chain over TLS 1.2+ only, on every address`, problems);
     });
   }
 });
