@@ -426,7 +426,7 @@ export const faultRows: MatrixRow[] = [
       { title: T.apiCrud, message: re('with battery life \\d+ h, expected \\d+ h') },
       { title: T.securePrefix, message: re('session_token has SameSite=None \\(expected Lax or Strict\\)') },
     ],
-    mustWarn: [{ title: T.crossSite, message: re('^Chromium sent the admin\'s session cookie \\(SameSite=None\\) with a cross-site request from http://127\\.0\\.0\\.1:\\d+; only oRPC\'s Origin check stopped the write') }],
+    mustWarn: [{ title: T.crossSite, message: re('^Chromium sent the admin\'s session cookie \\(SameSite=None\\) with a cross-site request from (http://)?127\\.0\\.0\\.1:\\d+; only oRPC\'s Origin check stopped the write') }],
     mustPass: [{ title: T.apiAnon }, { title: T.nonAdmin }],
     mustNotMention: [/non-admin|without a session|kept the row|open redirect|cross-site request forgery: a page/i],
   },

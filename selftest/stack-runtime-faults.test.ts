@@ -76,9 +76,9 @@ function portOpen(port: number): Promise<boolean> {
 async function redeployApp(stack: StackDetails): Promise<void> {
   const gen = stack.app.current!.generation;
   const url = `http://127.0.0.2:${stack.ports.deployer}/api/v1/deploy?uuid=${stack.env.COOLIFY_APP_UUID}&force=false`;
-  const r = await request(url, { headers: { authorization: `Bearer ${stack.env.COOLIFY_TOKEN}` } });
+  const r = await request(url, { method: 'POST', headers: { authorization: `Bearer ${stack.env.COOLIFY_TOKEN}` } });
   await r.body.text();
-  assert.equal(r.statusCode, 200, 'the deploy is queued');
+  assert.equal(r.statusCode, 200, 'POST /api/v1/deploy queues the deploy (current Coolify takes POST only)');
   await stack.deployer.idle();
   assert.ok(stack.app.current!.generation > gen, 'a new app instance serves');
 }

@@ -98,6 +98,8 @@ export interface NameserverHandle {
   /** `host:port`, the form of STACK_DNS_SERVER and DNS_SERVERS. */
   server: string;
   records: Map<string, string[]>;
+  /** AAAA records per name, read per query (runtime faults replace the contents). */
+  aaaa: Map<string, string[]>;
   close(): Promise<void>;
 }
 
@@ -186,6 +188,7 @@ export async function startNameserver(o: NameserverOptions): Promise<NameserverH
   const host = o.host ?? '127.0.0.1';
   const zone = (o.zone ?? ZONE).toLowerCase();
   const records = o.records;
+  const aaaa = o.aaaa ?? new Map<string, string[]>();
   const tag = o.name ? `dns ${o.name}` : 'dns';
   const logTo = o.log ?? (() => undefined);
   const log = (line: string) => logTo(`${tag}: ${line}`);
@@ -193,7 +196,7 @@ export async function startNameserver(o: NameserverOptions): Promise<NameserverH
   const handler = (request: DnsPacket, send: (r: DnsPacket) => unknown) => {
     let response: DnsPacket;
     try {
-      response = answer(request, zone, records, { aaaa: o.aaaa, caa: o.caa });
+      response = answer(request, zone, records, { aaaa, caa: o.caa });
     } catch (e) {
       log(`bad request: ${(e as Error).message}`);
       response = Packet.createResponseFromRequest(request);
@@ -236,6 +239,7 @@ export async function startNameserver(o: NameserverOptions): Promise<NameserverH
         port,
         server: `${host}:${port}`,
         records,
+        aaaa,
         close() {
           closed ??= Promise.all([
             new Promise<void>((r) => udp.close(() => r())),
@@ -286,6 +290,7 @@ export async function startDns(o: DnsOptions): Promise<DnsHandle> {
     port: ns1.port,
     server: ns1.server,
     records: ns1.records,
+    aaaa: ns1.aaaa,
     servers: [ns1.server, ns2.server],
     nameservers: [ns1, ns2],
     close() {

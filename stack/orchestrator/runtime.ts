@@ -6,7 +6,7 @@
 import { request } from 'node:http';
 import { appLeafPlan, issueLeaf, type IssuedCert } from '../ca/index.ts';
 import type { Instance, Supervisor } from '../deployer/supervisor.ts';
-import { dnsRecordsFor, NAMESERVERS } from '../dns/index.ts';
+import { dnsAaaaFor, dnsRecordsFor, NAMESERVERS } from '../dns/index.ts';
 import { describeFault, FAULT_IDS, FaultError, isFaultId, isRuntimeFault, RUNTIME_FAULTS, type FaultId } from '../faults.ts';
 import { FAULT_CONTROL_PATH } from '../fault-control.ts';
 import { PUBLIC_HOST } from '../postgres/index.ts';
@@ -115,6 +115,10 @@ export class FaultSwitch {
       const records = dnsRecordsFor(HOSTS, faults, PUBLIC_HOST, NAMESERVERS[i]);
       ns.records.clear();
       for (const [name, addrs] of records) ns.records.set(name, addrs);
+      // AAAA follows the A records (a name without A, e.g. dns-missing-auth, is NXDOMAIN, not NODATA).
+      const aaaa = dnsAaaaFor(HOSTS, faults);
+      ns.aaaa.clear();
+      for (const [name, addrs] of aaaa) ns.aaaa.set(name, addrs);
     });
   }
 
