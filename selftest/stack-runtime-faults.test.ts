@@ -11,28 +11,13 @@ import { Resolver } from 'node:dns/promises';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
+import { clientFor } from './lib/stack-client.ts';
 import { startStackDetailed, ROOT, STACK_ROOT, type StackDetails } from '../stack/index.ts';
 import { FaultError } from '../stack/faults.ts';
 import { controlRequest, startControl } from '../stack/orchestrator/control.ts';
 import { FAULT_CONTROL_PATH, FAULT_CONTROL_TOKEN_ENV } from '../stack/fault-control.ts';
 import { freePort } from '../stack/process.ts';
 
-/** A client that resolves only through the stack's nameservers and trusts only the run's CA, as the suite. */
-function clientFor(env: Record<string, string>): Agent {
-  const resolver = new Resolver({ timeout: 1000, tries: 2 });
-  resolver.setServers(env.DNS_SERVERS.split(','));
-  return new Agent({
-    connect: {
-      ca: readFileSync(env.CA_FILE, 'utf8'),
-      lookup: (hostname, _opts, cb) => {
-        resolver.resolve4(hostname).then(
-          (a) => (cb as (e: null, addrs: { address: string; family: number }[]) => void)(null, a.map((address) => ({ address, family: 4 }))),
-          (e: Error) => cb(e, '', 4),
-        );
-      },
-    },
-  });
-}
 
 async function status(agent: Agent, url: string, init: { method?: 'GET' | 'PUT'; headers?: Record<string, string>; body?: string } = {}) {
   const r = await request(url, { dispatcher: agent, ...init });

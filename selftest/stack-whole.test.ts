@@ -3,13 +3,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, basename } from 'node:path';
-import { Resolver } from 'node:dns/promises';
 import pg from 'pg';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
+import { clientFor } from './lib/stack-client.ts';
 import { startStackDetailed, sweepStaleRuns, STACK_ROOT, ROOT, type StackDetails } from '../stack/index.ts';
 import { startPostgres, stopLeftoverPostgres } from '../stack/postgres/index.ts';
 import { freePort, isAlive, PortInUseError } from '../stack/process.ts';
@@ -41,22 +41,6 @@ before(() => {
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** A client that resolves only through the stack's DNS server and trusts only the run's CA, as the suite. */
-function clientFor(env: Record<string, string>): Agent {
-  const resolver = new Resolver({ timeout: 1000, tries: 2 });
-  resolver.setServers(env.DNS_SERVERS.split(','));
-  return new Agent({
-    connect: {
-      ca: readFileSync(env.CA_FILE, 'utf8'),
-      lookup: (hostname, _opts, cb) => {
-        resolver.resolve4(hostname).then(
-          (a) => (cb as (e: null, addrs: { address: string; family: number }[]) => void)(null, a.map((address) => ({ address, family: 4 }))),
-          (e: Error) => cb(e, '', 4),
-        );
-      },
-    },
-  });
-}
 
 function portOpen(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
