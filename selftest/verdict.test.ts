@@ -385,7 +385,7 @@ test('a green run: VERDICT PASSED with its warning and headline, measurements be
   // No browser was launched for it: the label fixture asks for none (and, boxed, is no step of its own).
   const steps = JSON.stringify(measured.steps);
   assert.match(steps, /Fixture \\"target\\"/, 'fixture steps are recorded (allure-playwright detail)');
-  assert.doesNotMatch(steps, /Fixture \\"(browser|context|page|allureLabels)\\"|Launch browser/);
+  assert.doesNotMatch(steps, /Fixture \\"(browser|context|page)\\"|Launch browser/);
 });
 
 test('--strict (STRICT=1): the warning fails its test, and the verdict says FAILED like for any failure', async () => {
