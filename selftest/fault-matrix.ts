@@ -292,7 +292,8 @@ export const faultRows: MatrixRow[] = [
       { title: T.signOut, message: re("sign-out ended other sessions than the caller's"), hint: 'signout-ends-other-sessions' },
       // Only the viewer's password check is off: the admin's refusal must not be reported.
       { title: T.wrongPassword, message: /^(?![\s\S]*admin \S+: a wrong password)[\s\S]*viewer \S+: a wrong password was accepted/, hint: 'wrong-password-accepted' },
-      { title: T.idToken, message: re('carries no nonce although the authorize request sent one[\\s\\S]*names 2 audiences \\[[^\\]]*gbv-other-client\\] but its azp is missing') },
+      // Both rules, in whatever order the verifier reports them.
+      { title: T.idToken, message: re('^(?=[\\s\\S]*carries no nonce although the authorize request sent one)(?=[\\s\\S]*names 2 audiences \\[[^\\]]*gbv-other-client\\] but its azp is missing)') },
     ],
     mustPass: [{ title: T.signInAdmin }, { title: T.signInViewer }, { title: T.sessionCookie }, { title: T.adminRedirect }, { title: T.signIn }],
   },

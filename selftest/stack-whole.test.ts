@@ -265,10 +265,13 @@ test('SIGTERM to a process running a stack cleans up; after SIGKILL its children
   assert.equal(existsSync(termed.dir), false);
 
   await until('children to follow their killed parent', () => killed.pids.every((p) => !isAlive(p)));
-  assert.equal(existsSync(killed.dir), true, 'a killed run leaves its folder');
-  const swept = await sweepStaleRuns();
-  assert.ok(swept.includes(killed.dir), `swept ${swept}`);
-  assert.equal(existsSync(killed.dir), false);
+  // npm test starts other stacks in this repository meanwhile, and every start sweeps dead runs: one of them may
+  // have swept this folder already, which is the sweep working too. Otherwise this sweep must take it.
+  if (existsSync(killed.dir)) {
+    const swept = await sweepStaleRuns();
+    assert.ok(swept.includes(killed.dir) || !existsSync(killed.dir), `the killed run's folder is swept (swept: ${swept})`);
+  }
+  assert.equal(existsSync(killed.dir), false, "the killed run's folder is gone after a sweep");
 });
 
 test("a leftover Postgres (its owner gone) is stopped through its postmaster.pid", async () => {
