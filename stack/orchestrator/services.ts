@@ -35,18 +35,25 @@ function faultEnv(run: Run, s: ServiceInputs): Record<string, string> {
   return { STACK_FAULTS: [...run.live].join(','), [FAULT_CONTROL_TOKEN_ENV]: s.controlToken };
 }
 
-export function authSupervisor(run: Run, s: ServiceInputs): Supervisor {
-  const { urls, secrets, front } = s;
-  const common = baseChildEnv();
-  return new Supervisor({
-    name: 'auth',
-    script: s.authScript ?? join(ROOT, 'stack', 'auth', 'server.ts'),
+/** Where a service runs and logs, the same for auth and app: internal address, its run folder, its pids recorded. */
+function placement(run: Run, name: 'auth' | 'app', script: string | undefined) {
+  return {
+    name,
+    script: script ?? join(ROOT, 'stack', name, 'server.ts'),
     cwd: ROOT,
     logDir: run.folder.logDir,
     host: INTERNAL_HOST,
     portAlsoFreeOn: [PUBLIC_HOST],
+    onSpawn: (i: Instance) => run.folder.remember(`${name}-${i.generation}`, i.proc.pid),
+  };
+}
+
+export function authSupervisor(run: Run, s: ServiceInputs): Supervisor {
+  const { urls, secrets, front } = s;
+  const common = baseChildEnv();
+  return new Supervisor({
+    ...placement(run, 'auth', s.authScript),
     healthPath: authHealthPath(run.faults),
-    onSpawn: (i: Instance) => run.folder.remember(`auth-${i.generation}`, i.proc.pid),
     env: () => ({
       ...common,
       AUTH_URL: urls.auth,
@@ -68,14 +75,8 @@ export function appSupervisor(run: Run, s: ServiceInputs): Supervisor {
   const { urls, secrets, front } = s;
   const common = baseChildEnv();
   return new Supervisor({
-    name: 'app',
-    script: s.appScript ?? join(ROOT, 'stack', 'app', 'server.ts'),
-    cwd: ROOT,
-    logDir: run.folder.logDir,
-    host: INTERNAL_HOST,
-    portAlsoFreeOn: [PUBLIC_HOST],
+    ...placement(run, 'app', s.appScript),
     healthPath: '/',
-    onSpawn: (i: Instance) => run.folder.remember(`app-${i.generation}`, i.proc.pid),
     env: () => ({
       ...common,
       DATABASE_URL: s.dbUrl('gadgetbot'),
