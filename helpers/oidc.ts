@@ -105,14 +105,6 @@ export interface LoginV2Probe {
 }
 
 /**
- * POST /api/auth/sign-in/social as the app's login button does (helpers/better-auth.ts `startSignInOverHttp`, which
- * waits out the sign-in rate limit and notes each request in the sign-in ledger). Kept for old call sites.
- */
-export function startSocialSignIn(t: Target, callbackURL: string): Promise<Response> {
-  return startSignInOverHttp(t, callbackURL);
-}
-
-/**
  * Asks the app for the authorize URL exactly as its login button does, then follows the auth host's
  * redirects by hand (max `maxHops`) and reports where the browser would land. Login V2 is required when
  * that is under /ui/v2/login/.
