@@ -18,6 +18,7 @@ import { ANSI, computeVerdict, type TestRecord, type Verdict } from './report/ve
 import { diagnosisAnnotation, rewriteAllureResults } from './report/allure-rewrite.ts';
 import { artifactPaths, redactArtifacts, type ArtifactPaths } from './report/artifacts.ts';
 import { guardStdio } from './report/stdio-guard.ts';
+import { unmarkedExpectedStatus, unmarkedOutcome } from './report/matrix-mark.ts';
 import { appendStepSummary, terminalSummary, writeVerdictFile } from './report/summary.ts';
 
 export { firstErrorLine, computeVerdict, type Verdict } from './report/verdict.ts';
@@ -42,15 +43,16 @@ const errorText = (errors: readonly TestError[]) => errors.map((e) => e.message 
 export function testRecordsOf(suite: Suite): TestRecord[] {
   return suite.allTests().map((t) => {
     const last = t.results[t.results.length - 1];
+    const annotations = [...t.annotations, ...(last?.annotations ?? [])];
     return {
       project: t.parent.project()?.name ?? '',
       title: t.titlePath().slice(3).join(' › '),
       tags: t.tags,
-      outcome: t.outcome(),
+      outcome: unmarkedOutcome(t.outcome(), last?.status, annotations, t.results.length > 1),
       lastStatus: last?.status,
       declaredSkip: t.annotations.some((a) => a.type === 'skip' || a.type === 'fixme'),
       errorText: errorText(last?.errors ?? []),
-      annotations: [...t.annotations, ...(last?.annotations ?? [])],
+      annotations,
     };
   });
 }
@@ -85,7 +87,8 @@ export default class VerdictReporter implements Reporter {
   }
 
   onTestEnd(test: TestCase, result: TestResult): void {
-    if (result.status === test.expectedStatus || result.status === 'skipped') return;
+    const expected = unmarkedExpectedStatus(test.expectedStatus, [...test.annotations, ...result.annotations]);
+    if (result.status === expected || result.status === 'skipped') return;
     // A merged (sharded) run replays results that already carry the shard's annotation.
     if (result.annotations.some((a) => a.type === 'diagnosis')) return;
     const a = diagnosisAnnotation(test.title, errorText(result.errors));

@@ -155,7 +155,8 @@ export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 4
     // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits. The healthy
     // runs keep it, as the real app has it.
     const testList = testListFor(row, listed);
-    const run = await runSuite({ faults: row.faults, projects: row.projects, testList, extraArgs, timeoutMs, env: { STACK_SIGNIN_RATE_LIMIT: 'off' } });
+    // Expected failures keep their worker (helpers/report/matrix-mark.ts): one worker start per project, not per failure.
+    const run = await runSuite({ faults: row.faults, projects: row.projects, testList, extraArgs, timeoutMs, env: { STACK_SIGNIN_RATE_LIMIT: 'off' }, expectFail: row.mustFail });
     const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
     return { row, run, problems, observed };
   } catch (e) {
