@@ -45,7 +45,11 @@ for (const role of ['admin', 'viewer'] as const) {
     setup.info().annotations.push({ type: 'sign-in', description: `${role}: ${result.path}` });
 
     await setup.step('back on /admin, the user menu names the user', async () => {
-      await expect(page).toHaveURL((u) => u.pathname === '/admin');
+      // A failed callback lands at once on a page carrying `?error=` (Better Auth's error page, or the app's): stop there.
+      await page.waitForURL((u) => u.pathname === '/admin' || u.searchParams.has('error'), { timeout: 10_000 }).catch(() => {});
+      const landed = new URL(page.url());
+      const error = landed.searchParams.has('error') ? `?error=${landed.searchParams.get('error')}` : '';
+      expect(landed.pathname, `the callback returns to /admin (the sign-in ended on ${landed.host}${landed.pathname}${error})`).toBe('/admin');
       await expect(adminLayout.header).toBeVisible();
       const me = await sessionUser(page, target.appUrl);
       expect(me, 'the app reports a session right after sign-in (get-session)').not.toBeNull();
