@@ -1,32 +1,25 @@
 // The fault matrix: proves the suite catches what it claims. For every fault of stack/faults.ts the rows of
 // selftest/fault-matrix.ts run the suite on a stack with that fault on and require the named checks to fail with a
 // message naming the problem while unrelated checks pass; a healthy stack must pass every project (incl.
-// disruptive) twice without a retry (one run, --repeat-each); and every test of the suite must be expected to fail by some row.
+// disruptive) without a retry; and every test of the suite must be expected to fail by some row. The flake hunt (healthy
+// runs repeated, on 1, 2 and 4 workers) is `npm run selftest:healthy` (selftest/healthy-runs.ts): too dear for every CI run.
 //
 // GBV_MATRIX_CONCURRENCY (default 2): suite runs at once. GBV_MATRIX_ONLY: comma list of row-name fragments
-// (development; skips the healthy run and the coverage of faults not selected).
+// (development; skips the healthy run and the coverage of faults not selected). GBV_HEALTHY_REPEAT (default 1):
+// --repeat-each of the healthy run.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import type { JSONReport } from '@playwright/test/reporter';
 import { FAULT_IDS } from '../stack/faults.ts';
 import { RULES } from '../helpers/diagnosis.ts';
 import { faultRows, HINTS_OFF_STACK, NOT_FAULT_GUARDED, type MatrixRow } from './fault-matrix.ts';
 import { formatTable, judgeHealthy, pool, runRow, type RowResult } from './lib/matrix.ts';
-import { readOutcomes, ROOT, runSuite } from './lib/run-suite.ts';
+import { listSuite, runSuite } from './lib/run-suite.ts';
 
 const ONLY = (process.env.GBV_MATRIX_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const CONCURRENCY = Math.max(1, Number(process.env.GBV_MATRIX_CONCURRENCY ?? 2) || 2);
 const ALL_PROJECTS = ['infra', 'db', 'setup', 'auth', 'crud', 'disruptive'];
-const HEALTHY_REPEAT = 2;
+const HEALTHY_REPEAT = Math.max(1, Number(process.env.GBV_HEALTHY_REPEAT ?? 1) || 1);
 
-/** Every test of the suite, all projects incl. disruptive: "project › file › describe › title". */
-function listSuite(): { project: string; title: string }[] {
-  const env = { ...process.env, RUN_DISRUPTIVE: '1', GBV_NO_DOTENV: '1' };
-  const r = spawnSync('npx', ['playwright', 'test', '--list', '--reporter=json'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `playwright --list failed: ${r.stderr.slice(-2000)}`);
-  return readOutcomes(JSON.parse(r.stdout) as JSONReport).map((o) => ({ project: o.project, title: o.title }));
-}
 
 test('fault matrix: table and coverage', async (t) => {
   const rows = faultRows;
@@ -98,8 +91,8 @@ test('fault matrix: table and coverage', async (t) => {
     if (j.kind === 'row') return runRow(j.row, listed);
     const row: MatrixRow = { name: `healthy ×${HEALTHY_REPEAT}`, faults: [], projects: ALL_PROJECTS, mustFail: [], mustPass: [] };
     try {
-      // Playwright's own flake hunt: every test (sign-ins, redeploys included) runs HEALTHY_REPEAT times on one
-      // healthy stack, with retries off, so a pass that needed a second try cannot hide.
+      // Every test (sign-ins, redeploys included) on one healthy stack, HEALTHY_REPEAT times, with retries off, so a
+      // pass that needed a second try cannot hide.
       const run = await runSuite({ projects: ALL_PROJECTS, extraArgs: [`--repeat-each=${HEALTHY_REPEAT}`], timeoutMs: 600_000 });
       const passed = run.outcomes.filter((o) => o.result === 'passed').length;
       return { row, run, observed: [`${passed}/${run.outcomes.length} passed (each test ${HEALTHY_REPEAT}×)`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED, run.verdictLine, listed, HEALTHY_REPEAT) };

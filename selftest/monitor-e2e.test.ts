@@ -1,8 +1,8 @@
 // The monitor end to end, for real: one embedded deployment, `bin/monitor.ts` as a child process running the
 // suite's @smoke checks through Playwright, a real webhook receiver over HTTP (one channel healthy, one answering
 // 500), the status page served on loopback and read in a real Chromium.
-//   1. app-health-failing switched on after round 2 and off after round 5 of `--every 5s --rounds 8`: exactly one
-//      "down" and one "up" alert naming the app health check; the 500 channel gets its retries; the monitor goes
+//   1. app-health-failing switched on after round 1 and off after the round that alerted "down", of `--every 5s
+//      --rounds 6`: exactly one "down" and one "up" alert naming the app health check; the 500 channel gets its retries; the monitor goes
 //      on; no secret anywhere; the page shows both.
 //   2. A maintenance window: rounds inside it hold their alerts; the first round after it reports the downtime and
 //      sends the held "down". Killed (SIGKILL) and restarted, the monitor continues its history and re-sends nothing.
@@ -119,21 +119,24 @@ describe('monitor end to end (embedded deployment, real receiver, real Chromium)
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  test('a fault switched on after round 2 and off after round 5: one "down", one "up"; the 500 channel retried; the page shows both', async () => {
+  test('a fault switched on after round 1 and off once it alerted: one "down", one "up"; the 500 channel retried; the page shows both', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gbv-monitor-'));
     dirs.push(dir);
     const port = await freePort();
     let seenDown: Promise<{ status: string; overall: string }> | undefined;
     const switched: Promise<string>[] = [];
-    const run = startMonitor(stack, dir, ['--every', '5s', '--rounds', '8', '--serve', String(port)], {
+    const run = startMonitor(stack, dir, ['--every', '5s', '--rounds', '6', '--serve', String(port)], {
       MONITOR_WEBHOOKS: `${rx.url(HOOK)},${rx.url(BROKEN)}`, MONITOR_STATUS_URL: `http://127.0.0.1:${port}/`,
     }, [
       // From another process, as an operator's second terminal would: `npm run stack -- fault <id> on|off`.
-      [/^monitor: round 2 /, () => (switched.push(switchFault(stack.dir, 'app-health-failing', 'on')))],
-      [/^monitor: round 5 /, () => (switched.push(switchFault(stack.dir, 'app-health-failing', 'off')))],
-      [/^monitor: round \d+ .*alerts: .*\bdown\b/, () => (seenDown = readPageInChromium(port))],
+      [/^monitor: round 1 /, () => (switched.push(switchFault(stack.dir, 'app-health-failing', 'on')))],
+      // Repair at once: the page keeps showing "down" until the next round ends, which is when Chromium has read it.
+      [/^monitor: round \d+ .*alerts: .*\bdown\b/, () => {
+        seenDown = readPageInChromium(port);
+        switched.push(switchFault(stack.dir, 'app-health-failing', 'off'));
+      }],
     ]);
-    const code = await within(run.exit, 600_000, 'the 8 rounds');
+    const code = await within(run.exit, 600_000, 'the 6 rounds');
     assert.equal(code, 0, run.lines.slice(-20).join('\n'));
     const said = await Promise.all(switched);
     assert.equal(said.length, 2);
@@ -147,11 +150,13 @@ describe('monitor end to end (embedded deployment, real receiver, real Chromium)
     assert.match(alerts[0].text, /likely cause: /);
     assert.match(alerts[0].text, new RegExp(`status page: http://127\\.0\\.0\\.1:${port}/`));
     const history = historyOf(dir);
-    assert.deepEqual(history.map((h) => h.round), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.deepEqual(history.map((h) => h.round), [1, 2, 3, 4, 5, 6]);
     const downAt = history.find((h) => h.alerts.some((a) => a.kind === 'down'))!.round;
-    // Switched on after round 2's line: rounds 3 and 4 fail (or 4 and 5, when round 3 ran before the switch landed).
-    assert.ok(downAt === 4 || downAt === 5, `down alerted in round ${downAt}: within two rounds of the switch`);
-    assert.ok(history.find((h) => h.alerts.some((a) => a.kind === 'up'))!.round >= 6);
+    // Switched on after round 1's line: rounds 2 and 3 fail (or 3 and 4, when round 2 ran before the switch landed).
+    assert.ok(downAt === 3 || downAt === 4, `down alerted in round ${downAt}: within two rounds of the switch`);
+    const upAt = history.find((h) => h.alerts.some((a) => a.kind === 'up'))!.round;
+    // Repaired after the down round's line: the next round passes (or the one after, when it had begun).
+    assert.ok(upAt === downAt + 1 || upAt === downAt + 2, `up alerted in round ${upAt}, down in ${downAt}`);
 
     // The broken channel: every alert got all four attempts; the monitor logged it and went on.
     assert.equal(rx.of(BROKEN).length, 2 * 4, `attempts on the 500 channel: ${rx.of(BROKEN).length}`);
@@ -174,11 +179,12 @@ describe('monitor end to end (embedded deployment, real receiver, real Chromium)
     dirs.push(dir);
     const path = '/services/T0GBV/B0MNT/maintenanceToken7';
     const start = new Date(Date.now() - 1000);
-    const end = new Date(Date.now() + 20_000);
+    // Long enough for the first round to start inside it on a busy machine; short, because every round costs a run.
+    const end = new Date(Date.now() + 12_000);
     // A real failure without touching the deployment: the operator expects another address, so the DNS checks
     // fail in every round (as after a DNS change at the provider).
     const env = { EXPECTED_IPS: '127.0.0.9', MONITOR_WEBHOOKS: rx.url(path), MONITOR_MAINTENANCE: `${start.toISOString()}/${end.toISOString()}` };
-    const first = startMonitor(stack, dir, ['--every', '8s'], env);
+    const first = startMonitor(stack, dir, ['--every', '5s'], env);
     await within(rx.until(() => rx.of(path).length >= 2, 300_000, 'the maintenance report and the held down alert'), 310_000, 'the window');
     // Once the monitor has recorded both deliveries (its outbox is empty), kill it as a crash would. (Killed
     // between the receiver's 200 and that record, it would re-send on resume: at least once, never lost.)

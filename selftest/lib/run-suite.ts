@@ -1,6 +1,6 @@
 // Runs the real suite (playwright test) as a child process against a fresh embedded stack and reads
 // Playwright's JSON report, so self-tests judge outcomes exactly as CI and QA would see them.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -125,4 +125,12 @@ export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
   }
   const verdictLine = stdout.split('\n').find((l) => l.startsWith('VERDICT:')) ?? '';
   return { code, outcomes, stdout, durationMs: Date.now() - started, verdictLine };
+}
+
+/** Every test of the suite, all projects incl. disruptive: "project › file › describe › title". */
+export function listSuite(): { project: string; title: string }[] {
+  const env = { ...process.env, RUN_DISRUPTIVE: '1', GBV_NO_DOTENV: '1' };
+  const r = spawnSync('npx', ['playwright', 'test', '--list', '--reporter=json'], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`playwright --list failed: ${r.stderr.slice(-2000)}`);
+  return readOutcomes(JSON.parse(r.stdout) as JSONReport).map((o) => ({ project: o.project, title: o.title }));
 }
