@@ -49,6 +49,8 @@ export const FAULT_IDS = [
   'wrong-password-accepted-viewer',
   'id-token-nonce-dropped',
   'id-token-extra-audience',
+  'id-token-foreign-key',
+  'id-token-expired',
   'login-skips-password',
   'dns-aaaa-dead',
   'dns-caa-forbids-le',
@@ -382,6 +384,18 @@ export const FAULTS: readonly Fault[] = [
     owner: 'auth',
     breaks: 'id_tokens name a second audience besides the client, without azp (still signed by the published key)',
     promise: 'an id_token is issued for this client only, verifiable by any relying party',
+  },
+  {
+    id: 'id-token-foreign-key',
+    owner: 'auth',
+    breaks: 'id_tokens are signed by a new key under the published key\'s kid, and the JWKS still publishes the old one (a key rotation that forgot the JWKS)',
+    promise: 'an id_token verifies against the published JWKS',
+  },
+  {
+    id: 'id-token-expired',
+    owner: 'auth',
+    breaks: 'id_tokens are issued with a clock an hour behind: exp is already past when they arrive (signed by the published key)',
+    promise: 'an id_token is unexpired when it is issued',
   },
   {
     id: 'login-skips-password',

@@ -151,7 +151,7 @@ export function testListFor(row: MatrixRow, listed: ListedTest[]): string[] {
 
 export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 420_000): Promise<RowResult> {
   try {
-    const extraArgs = row.workers ? [`--workers=${row.workers}`] : [];
+    const extraArgs = [...(row.workers ? [`--workers=${row.workers}`] : []), ...(row.noDeps ? ['--no-deps'] : [])];
     // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits. The healthy
     // runs keep it, as the real app has it.
     const testList = testListFor(row, listed);

@@ -15,6 +15,8 @@ export const AUTH_FAULTS = [
   'wrong-password-accepted-viewer',
   'id-token-nonce-dropped',
   'id-token-extra-audience',
+  'id-token-foreign-key',
+  'id-token-expired',
   'login-skips-password',
 ] as const;
 export type AuthFault = (typeof AUTH_FAULTS)[number];
