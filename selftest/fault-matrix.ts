@@ -22,7 +22,7 @@ export interface MatrixRow {
   /** Projects to run (`--project`); as few as answer the question. Of their tests, only those named in mustFail
    * and mustPass run (and the setup project's sign-ins). */
   projects: string[];
-  /** `--workers` for this run (e.g. 1 where two disruptive tests must not overlap). */
+  /** `--workers` for this run (default 1; 1 is also what keeps two disruptive tests from overlapping). */
   workers?: number;
   /** `--no-deps`: the judged tests run even though the setup's sign-ins fail (checks that need no saved session). */
   noDeps?: boolean;

@@ -151,7 +151,9 @@ export function testListFor(row: MatrixRow, listed: ListedTest[]): string[] {
 
 export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 420_000): Promise<RowResult> {
   try {
-    const extraArgs = [...(row.workers ? [`--workers=${row.workers}`] : []), ...(row.noDeps ? ['--no-deps'] : [])];
+    // One worker unless the row says otherwise: a row runs a handful of judged tests, one worker per project is all
+    // they need, and a second Chromium per run only competes with the other rows' for the same two cores.
+    const extraArgs = [`--workers=${row.workers ?? 1}`, ...(row.noDeps ? ['--no-deps'] : [])];
     // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits. The healthy
     // runs keep it, as the real app has it.
     const testList = testListFor(row, listed);
