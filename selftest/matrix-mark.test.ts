@@ -1,23 +1,20 @@
 // The fault matrix's mark (helpers/report/matrix-mark.ts) in real Playwright runs of a throwaway project: a run
 // with its expected failures marked must read exactly as the same run unmarked (outcomes, diagnosis hints, the
 // VERDICT line), while Playwright keeps one worker instead of starting a new one after every failure.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JSONReport, JSONReportSuite } from '@playwright/test/reporter';
 import { EXPECT_FAIL_ENV, MARK } from '../helpers/report/matrix-mark.ts';
 import { readOutcomes, ROOT } from './lib/run-suite.ts';
+import { scratchProject } from './lib/scratch-project.ts';
 
 const PW_CLI = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
 
 function makeProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gbv-mark-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  writeFileSync(join(dir, 'package.json'), '{"type":"module","private":true}');
+  const dir = scratchProject('gbv-mark-');
   writeFileSync(join(dir, 'playwright.config.ts'), `
 import { defineConfig } from '@playwright/test';
 export default defineConfig({

@@ -1,12 +1,12 @@
 // The verdict reporter on a real (tiny, throwaway) Playwright project run as a child process, plus the
 // diagnosis table against the messages the specs and helpers actually produce.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import JSZip from 'jszip';
+import { scratchProject } from './lib/scratch-project.ts';
 import { CATEGORIES, categorize, diagnose, RULES } from '../helpers/diagnosis.ts';
 import { computeVerdict, firstErrorLine, type TestRecord } from '../helpers/report/verdict.ts';
 
@@ -193,10 +193,7 @@ const PLANTED = `Planted-${Math.random().toString(36).slice(2)}-Secret`;
 const BEARER = `bearer${Math.random().toString(36).slice(2)}TOKEN`;
 
 function makeProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gbv-verdict-'));
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  writeFileSync(join(dir, 'package.json'), '{"type":"module","private":true}');
+  const dir = scratchProject('gbv-verdict-');
   writeFileSync(join(dir, 'playwright.config.ts'), `
 import { defineConfig } from '@playwright/test';
 export default defineConfig({
