@@ -89,7 +89,7 @@ const T = {
   backupNewest: (db: string) => new RegExp(`backups\\.spec\\.ts › .*${db}: the newest backup succeeded`),
   externalCallback: /security\.spec\.ts › .*sign-in refuses an external callbackURL/,
   authorizeUrl: /security\.spec\.ts › .*the authorize URL carries state/,
-  forged: /security\.spec\.ts › .*a forged or tampered callback/,
+  forged: /forged-callback\.spec\.ts › .*a forged or tampered callback/,
   crossSite: /security\.spec\.ts › .*a cross-site page cannot use the admin's session on the oRPC API/,
   securePrefix: /security\.spec\.ts › .*session cookies are __Secure- prefixed/,
   appHeaders: /security-headers\.spec\.ts › .*app pages are protected/,
