@@ -13,11 +13,10 @@ import { FAULT_IDS } from '../stack/faults.ts';
 import { RULES } from '../helpers/diagnosis.ts';
 import { faultRows, HINTS_OFF_STACK, NOT_FAULT_GUARDED, type MatrixRow } from './fault-matrix.ts';
 import { formatTable, judgeHealthy, pool, runRow, type RowResult } from './lib/matrix.ts';
-import { listSuite, runSuite } from './lib/run-suite.ts';
+import { ALL_PROJECTS, listSuite, runSuite } from './lib/run-suite.ts';
 
 const ONLY = (process.env.GBV_MATRIX_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const CONCURRENCY = Math.max(1, Number(process.env.GBV_MATRIX_CONCURRENCY ?? 2) || 2);
-const ALL_PROJECTS = ['infra', 'db', 'setup', 'auth', 'crud', 'disruptive'];
 const HEALTHY_REPEAT = Math.max(1, Number(process.env.GBV_HEALTHY_REPEAT ?? 1) || 1);
 
 

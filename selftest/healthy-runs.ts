@@ -5,9 +5,7 @@
 // worker count or on which tests share a worker shows here. Prints one line per run and exits 1 on any problem.
 import { NOT_FAULT_GUARDED } from './fault-matrix.ts';
 import { judgeHealthy } from './lib/matrix.ts';
-import { listSuite, runSuite } from './lib/run-suite.ts';
-
-const PROJECTS = ['infra', 'db', 'setup', 'auth', 'crud', 'disruptive'];
+import { ALL_PROJECTS, listSuite, runSuite } from './lib/run-suite.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,7 +21,7 @@ async function main(): Promise<number> {
   let bad = 0;
   for (let i = 0; i < runs; i++) {
     const w = workers[i % workers.length]!;
-    const run = await runSuite({ projects: PROJECTS, extraArgs: [`--workers=${w}`, `--repeat-each=${repeat}`], timeoutMs: 900_000 });
+    const run = await runSuite({ projects: ALL_PROJECTS, extraArgs: [`--workers=${w}`, `--repeat-each=${repeat}`], timeoutMs: 900_000 });
     const problems = judgeHealthy(run.outcomes, NOT_FAULT_GUARDED, run.verdictLine, listed, repeat);
     const passed = run.outcomes.filter((o) => o.result === 'passed').length;
     console.log(`run ${i + 1}/${runs}, --workers=${w}: ${problems.length ? 'FAIL' : 'ok'}, ${passed}/${run.outcomes.length} passed in ${Math.round(run.durationMs / 1000)} s — ${run.verdictLine.slice(0, 160)}`);

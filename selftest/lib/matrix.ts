@@ -154,10 +154,9 @@ export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 4
     // One worker unless the row says otherwise: a row runs a handful of judged tests, one worker per project is all
     // they need, and a second Chromium per run only competes with the other rows' for the same two cores.
     const extraArgs = [`--workers=${row.workers ?? 1}`, ...(row.noDeps ? ['--no-deps'] : [])];
-    // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits. The healthy
-    // runs keep it, as the real app has it.
     const testList = testListFor(row, listed);
-    // Expected failures keep their worker (helpers/report/matrix-mark.ts): one worker start per project, not per failure.
+    // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits. The healthy
+    // runs keep it, as the real app has it. Expected failures keep their worker (helpers/report/matrix-mark.ts).
     const run = await runSuite({ faults: row.faults, projects: row.projects, testList, extraArgs, timeoutMs, env: { STACK_SIGNIN_RATE_LIMIT: 'off' }, expectFail: row.mustFail });
     const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
     return { row, run, problems, observed };

@@ -8,6 +8,8 @@ import type { JSONReport, JSONReportSuite } from '@playwright/test/reporter';
 import { EXPECT_FAIL_ENV, unmarkedOutcome, type ExpectFail } from '../../helpers/report/matrix-mark.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** Every project of the suite, disruptive included: what a healthy run covers. */
+export const ALL_PROJECTS = ['infra', 'db', 'setup', 'auth', 'crud', 'disruptive'];
 const PW_CLI = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
 
 export interface Outcome {
