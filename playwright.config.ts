@@ -25,6 +25,15 @@ function disruptiveRequested(argv: string[]): boolean {
 if (disruptiveRequested(process.argv)) process.env.RUN_DISRUPTIVE = '1';
 const withDisruptive = process.env.RUN_DISRUPTIVE === '1';
 
+// A worker start costs about 1.5 s of CPU (Node loading Playwright), more than most projects' checks take, and
+// Playwright never hands a worker to another project. So by default each project keeps one worker and the
+// projects run side by side, two at a time: the API-level checks beside the sign-ins, auth beside crud.
+// A disruptive run is serial: nothing else runs beside a redeploy or a maintenance window. An explicit
+// `--workers N` (the flake hunt, the matrix) spreads each project's files over N workers as well.
+const workersAsked = process.argv.some((a) => a === '--workers' || a === '-j' || a.startsWith('--workers='));
+const oneWorkerEach = workersAsked ? {} : { workers: 1 };
+const defaultWorkers = withDisruptive ? 1 : 2;
+
 const reportsDir = resolve(ROOT, process.env.GBV_REPORTS_DIR ?? 'reports');
 const outputDir = resolve(ROOT, process.env.GBV_OUTPUT_DIR ?? 'test-results');
 
@@ -40,13 +49,13 @@ const reporters: ReporterDescription[] = [
 const browser = { ...devices['Desktop Chrome'] };
 
 const projects: NonNullable<PlaywrightTestConfig['projects']> = [
-  { name: 'infra', testDir: './tests/infra' },
-  { name: 'db', testDir: './tests/db' },
-  { name: 'setup', testDir: './tests/setup', testMatch: /.*\.setup\.ts$/, use: browser },
-  { name: 'auth', testDir: './tests/auth', dependencies: ['setup'], use: browser },
-  { name: 'crud', testDir: './tests/crud', dependencies: ['setup'], use: browser },
+  { name: 'infra', testDir: './tests/infra', ...oneWorkerEach },
+  { name: 'db', testDir: './tests/db', ...oneWorkerEach },
+  { name: 'setup', testDir: './tests/setup', testMatch: /.*\.setup\.ts$/, use: browser, ...oneWorkerEach },
+  { name: 'auth', testDir: './tests/auth', dependencies: ['setup'], use: browser, ...oneWorkerEach },
+  { name: 'crud', testDir: './tests/crud', dependencies: ['setup'], use: browser, ...oneWorkerEach },
 ];
-if (withDisruptive) projects.push({ name: 'disruptive', testDir: './tests/disruptive', dependencies: ['setup'], use: browser });
+if (withDisruptive) projects.push({ name: 'disruptive', testDir: './tests/disruptive', dependencies: ['setup'], use: browser, ...oneWorkerEach });
 
 export default defineConfig({
   testMatch: /.*\.spec\.ts$/,
@@ -56,7 +65,7 @@ export default defineConfig({
   fullyParallel: false,
   forbidOnly: !!process.env.CI,
   retries: 0,
-  workers: process.env.CI ? 2 : undefined,
+  workers: defaultWorkers,
   reporter: reporters,
   globalSetup: './tests/global-setup.ts',
   globalTeardown: './tests/global-teardown.ts',

@@ -91,8 +91,9 @@ test('fault matrix: table and coverage', async (t) => {
     const row: MatrixRow = { name: `healthy ×${HEALTHY_REPEAT}`, faults: [], projects: ALL_PROJECTS, mustFail: [], mustPass: [] };
     try {
       // Every test (sign-ins, redeploys included) on one healthy stack, HEALTHY_REPEAT times, with retries off, so a
-      // pass that needed a second try cannot hide.
-      const run = await runSuite({ projects: ALL_PROJECTS, extraArgs: [`--repeat-each=${HEALTHY_REPEAT}`], timeoutMs: 600_000 });
+      // pass that needed a second try cannot hide. Two workers spread over every project, disruptive ones included
+      // (a disruptive run on its own is serial): the checks must hold beside a redeploy too.
+      const run = await runSuite({ projects: ALL_PROJECTS, extraArgs: ['--workers=2', `--repeat-each=${HEALTHY_REPEAT}`], timeoutMs: 600_000 });
       const passed = run.outcomes.filter((o) => o.result === 'passed').length;
       return { row, run, observed: [`${passed}/${run.outcomes.length} passed (each test ${HEALTHY_REPEAT}×)`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED, run.verdictLine, listed, HEALTHY_REPEAT) };
     } catch (e) {
