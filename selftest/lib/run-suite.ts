@@ -46,6 +46,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Tests expected to fail: marked so that Playwright keeps their worker (helpers/report/matrix-mark.ts). */
   expectFail?: { project?: string; title: RegExp }[];
+  /** A running deployment's target (a stack's `env`) to run against, instead of a fresh stack of the run's own. */
+  target?: Record<string, string>;
 }
 
 function flatten(suite: JSONReportSuite, path: string[], out: Outcome[]) {
@@ -78,7 +80,7 @@ export function readOutcomes(report: JSONReport): Outcome[] {
   return out;
 }
 
-/** One suite run on its own embedded stack (no target configured, so global setup starts one). */
+/** One suite run on its own embedded stack (no target configured, so global setup starts one), or on `opts.target`. */
 export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
   const dir = mkdtempSync(join(tmpdir(), 'gbv-run-'));
   const jsonFile = join(dir, 'results.json');
@@ -105,6 +107,7 @@ export async function runSuite(opts: RunOptions = {}): Promise<SuiteRun> {
     GBV_OUTPUT_DIR: join(dir, 'test-results'),
     GBV_REPORTS_DIR: join(dir, 'reports'),
     GBV_NO_DOTENV: '1',
+    ...opts.target,
     ...opts.env,
   });
   const started = Date.now();
