@@ -9,9 +9,12 @@
 // Redaction runs twice: in onEnd (over the outputs that exist then) and in onExit, which Playwright calls after
 // *every* reporter's onEnd, over whatever was written later (json/junit/blob reporters listed after this one,
 // Allure's skipped-test results). So the reporter order in playwright.config.ts does not matter for safety.
+import { rmSync } from 'node:fs';
 import { join, dirname, resolve } from 'node:path';
 import type { FullConfig, FullResult, Reporter, Suite, TestCase, TestError, TestResult } from '@playwright/test/reporter';
 import { redactText } from './redact.ts';
+import { setupProblemFile } from './browser.ts';
+import { recordedSetupProblems } from './browser-setup.ts';
 import { LiveSecrets, secretsFromStorageStates } from './secrets.ts';
 import { readRunRecord, RECORD_ENV } from './run-record.ts';
 import { ANSI, computeVerdict, type TestRecord, type Verdict } from './report/verdict.ts';
@@ -80,6 +83,8 @@ export default class VerdictReporter implements Reporter {
     this.suite = suite;
     this.paths = artifactPaths(config, this.opts.redactPaths);
     this.startedAt = new Date().toISOString();
+    // Before any worker: what the workers record about a missing browser is this run's, never an earlier one's.
+    rmSync(setupProblemFile(), { force: true });
   }
 
   onError(error: TestError): void {
@@ -128,6 +133,7 @@ export default class VerdictReporter implements Reporter {
       runStatus: result.status,
       globalErrors: this.globalErrors.map((e) => e.message ?? e.value ?? ''),
       gateTag: this.opts.gateTag,
+      setupProblems: recordedSetupProblems(setupProblemFile()),
     });
     const recordFile = process.env[RECORD_ENV];
     const record = readRunRecord(recordFile);

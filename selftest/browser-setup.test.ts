@@ -297,5 +297,8 @@ describe('bin/verify.ts when the browser vanishes after the set-up', () => {
     assert.match(r.stdout, /^set-up: Chromium: Debian's headless shell .+chromium-headless-shell; certutil: .+certutil$/m);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.match(r.stderr, /^verify: set-up problem during the run, not a deployment failure: no Chromium: `npm run setup` installs one \(as root\), or set CHROMIUM_PATH$/m);
+    // The checks it stopped are not findings: no FAILED verdict blames the deployment.
+    assert.match(r.stdout, /^VERDICT: NO VERDICT — .*first root cause: set-up problem on this machine, not a deployment failure: no Chromium: `npm run setup` installs one/m);
+    assert.doesNotMatch(r.stdout, /^VERDICT: FAILED/m);
   });
 });

@@ -155,6 +155,13 @@ test('computeVerdict: tally per area in config order, skipped vs never run, gate
   assert.match(v.line, /^VERDICT: FAILED — infra 1\/3 \(1 flaky\), db 1\/1, auth 0\/1 \(1 not run, 1 skipped\) — first root cause: \[infra\] tls › app host: gadgetbot\.stack\.test: certificate expired 1 day ago \[hint: .*Fix: .*\]$/);
   // A run that stopped early, or a global error, fails without any failed test.
   assert.match(computeVerdict({ projects: [], tests: [], runStatus: 'interrupted', globalErrors: [] }).line, /^VERDICT: FAILED — no tests ran — first root cause: run interrupted/);
+  // A worker that found no browser: the failures it caused judge this machine, not the deployment.
+  const s = computeVerdict({
+    projects: ['auth'], runStatus: 'failed', globalErrors: [], setupProblems: ['no Chromium: `npm run setup` installs one (as root), or set CHROMIUM_PATH'],
+    tests: [rec({ project: 'auth', title: 'signs in', outcome: 'unexpected', lastStatus: 'failed', errorText: 'BrowserSetupError: no Chromium' })],
+  });
+  assert.equal(s.status, 'NO VERDICT');
+  assert.equal(s.line, 'VERDICT: NO VERDICT — auth 0/1 — first root cause: set-up problem on this machine, not a deployment failure: no Chromium: `npm run setup` installs one (as root), or set CHROMIUM_PATH');
   const g = computeVerdict({ projects: ['infra'], tests: [rec({})], runStatus: 'failed', globalErrors: ['preflight failed: cannot resolve x via y: NXDOMAIN'] });
   assert.equal(g.status, 'FAILED');
   assert.equal(g.rootCause?.diagnosis?.id, 'dns-missing');

@@ -25,7 +25,7 @@ export function terminalSummary(v: Verdict): string {
 
 /** Markdown for $GITHUB_STEP_SUMMARY. */
 export function stepSummary(v: Verdict): string {
-  const lines = [`### ${v.status === 'PASSED' ? (v.warnings.length ? '⚠️' : '✅') : '❌'} ${v.line}`];
+  const lines = [`### ${v.status === 'PASSED' ? (v.warnings.length ? '⚠️' : '✅') : v.status === 'NO VERDICT' ? '⛔' : '❌'} ${v.line}`];
   if (v.warnings.length) lines.push('', '**Warnings**', '', ...v.warnings.map((w) => `- ${where(w)}: ${w.message}`));
   for (const f of v.figures) {
     lines.push('', `**${where(f)}**${f.headline ? `: ${f.headline}` : ''}`, '', ...f.figures.map((x) => `- ${x}`));

@@ -35,6 +35,8 @@ export interface VerdictInput {
   runStatus: 'passed' | 'failed' | 'timedout' | 'interrupted';
   globalErrors: string[];
   gateTag?: string;
+  /** This machine's set-up problems met during the run (a worker found no browser): the run judged nothing. */
+  setupProblems?: string[];
 }
 
 export interface ProjectTally { project: string; passed: number; total: number; notRun: number; skipped: number; flaky: number }
@@ -42,7 +44,8 @@ export interface Finding { project: string; test: string; message: string }
 export interface Figures { project: string; test: string; figures: string[]; headline?: string }
 
 export interface Verdict {
-  status: 'PASSED' | 'FAILED';
+  /** NO VERDICT: a set-up problem of this machine stopped checks, so the deployment was neither passed nor failed. */
+  status: 'PASSED' | 'FAILED' | 'NO VERDICT';
   line: string;
   projects: ProjectTally[];
   rootCause?: { test?: string; project?: string; message: string; diagnosis?: Diagnosis };
@@ -118,6 +121,7 @@ function failureMessage(t: TestRecord): string {
 }
 
 function rootCauseOf(input: VerdictInput, passed: boolean, firstFailure: TestRecord | undefined): Verdict['rootCause'] {
+  if (input.setupProblems?.length) return { message: `set-up problem on this machine, not a deployment failure: ${input.setupProblems.join('; ')}` };
   if (input.globalErrors.length) {
     const message = input.globalErrors.join('\n').replace(ANSI, '');
     return { message, diagnosis: diagnose(message) };
@@ -187,7 +191,7 @@ export function computeVerdict(input: VerdictInput): Verdict {
   const { warnings, figures } = findingsOf(input.tests);
   const gateTag = input.gateTag ?? '@smoke';
   const v: Verdict = {
-    status: passed ? 'PASSED' : 'FAILED',
+    status: input.setupProblems?.length ? 'NO VERDICT' : passed ? 'PASSED' : 'FAILED',
     line: '',
     projects,
     rootCause: rootCauseOf(input, passed, firstFailure),
