@@ -96,7 +96,8 @@ export const RULES: DiagnosisRule[] = [
   {
     id: 'dns-wrong-a',
     category: 'DNS',
-    match: [/\bA via \S+ = [^\n]*\bexpected\b|resolves? to [\d.,\s]+(,|;|\(|but|while|instead)?.*expected|expected (A|IP|address(es)?)\b.*\bgot|A record.*(wrong|mismatch|points)|unexpected (A record|address)/i],
+    // "= none" is a record missing on one server (a secondary out of sync), not one pointing elsewhere: no hint.
+    match: [/\bA via \S+ = (?!none\b)[^\n]*\bexpected\b|resolves? to [\d.,\s]+(,|;|\(|but|while|instead)?.*expected|expected (A|IP|address(es)?)\b.*\bgot|A record.*(wrong|mismatch|points)|unexpected (A record|address)/i],
     cause: "The host's A record points somewhere else than the server (a typo, an old server, or a record left over after a move).",
     fix: 'Fix the A record at the DNS provider to the server address (production: 65.21.154.182) and wait for the TTL; Let\'s Encrypt also needs it right to renew.',
   },
@@ -215,8 +216,8 @@ export const RULES: DiagnosisRule[] = [
   {
     id: 'redirect-drops-path',
     category: 'availability',
-    match: [/redirect dropped the (path|query)/i],
-    cause: 'The HTTP→HTTPS redirect loses the path or query: a custom redirect middleware (redirectregex) whose replacement lacks the captured path (${1}), so every plain-HTTP link lands on the home page.',
+    match: [/redirect dropped the path/i],
+    cause: 'The HTTP→HTTPS redirect loses the path: a custom redirect middleware (redirectregex) whose replacement lacks the captured path (${1}), so every plain-HTTP link lands on the home page.',
     fix: "Use Coolify's own https redirect (the domain as https://<host>) or fix the middleware's replacement to https://<host>/${1}; Traefik's redirectscheme keeps path and query by itself.",
   },
   {
@@ -369,7 +370,8 @@ export const RULES: DiagnosisRule[] = [
   {
     id: 'signout-keeps-session',
     category: 'authorization',
-    match: [/sign[- ]?out\b[^\n]*\b(session|still|valid)|session\b[^\n]*\b(still valid|after sign[- ]?out)/i],
+    // The server's own answer only: a browser let in after sign-out (cookies kept) is another failure.
+    match: [/sign[- ]?out left the server session valid|session\b[^\n]*\bstill valid on the server/i],
     cause: 'Sign-out clears the cookie but the server-side session stays valid, so a copied cookie keeps working.',
     fix: 'Sign out through Better Auth (POST /api/auth/sign-out) so the session row is deleted, not just the cookie.',
   },

@@ -96,7 +96,7 @@ export default class VerdictReporter implements Reporter {
     if (result.status === expected || result.status === 'skipped') return;
     // A merged (sharded) run replays results that already carry the shard's annotation.
     if (result.annotations.some((a) => a.type === 'diagnosis')) return;
-    const a = diagnosisAnnotation(test.title, errorText(result.errors));
+    const a = diagnosisAnnotation(errorText(result.errors));
     // Reporters after this one (json, html) and merged reports show it next to the error.
     if (a) result.annotations.push(a);
   }

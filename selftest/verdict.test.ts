@@ -113,6 +113,13 @@ test('diagnose: Playwright-formatted errors (ANSI, Error: prefix, expect details
   for (const benign of ['', 'expect(received).toBe(expected)\n\nExpected: 3\nReceived: 4', 'something unexpected happened', 'OIDC auth flow looked fine']) {
     assert.equal(diagnose(benign), undefined, benign);
   }
+  // Observed facts another hint's words are near, but not its signature: no hint rather than a wrong one.
+  for (const other of [
+    "after sign-out, /admin let the browser in (it landed on /admin) instead of sending it to /login?redirect=/admin; the server no longer knew the old admin session; the browser still held __Secure-better-auth.session_data after the sign-out response",
+    'gadgetbot-auth.stack.test: A via 127.0.0.1:39184 = none, expected 127.0.0.1',
+    'gadgetbot.stack.test: plain HTTP on port 80: redirect dropped the query: /gbv?q=1 became /gbv',
+    'the admin\'s own create of "gbv-x" (security), made to prepare this check, failed: oRPC create answered 403: {"message":"Admin role required"} (nothing this check judges was tried)',
+  ]) assert.equal(diagnose(other), undefined, other);
   assert.equal(categorize('cannot resolve x via y: NXDOMAIN'), 'DNS');
   assert.equal(categorize('getById still finds the deleted bot'), 'data');
   assert.equal(categorize(undefined), undefined);
@@ -162,6 +169,12 @@ test('computeVerdict: tally per area in config order, skipped vs never run, gate
   });
   assert.equal(s.status, 'NO VERDICT');
   assert.equal(s.line, 'VERDICT: NO VERDICT — auth 0/1 — first root cause: set-up problem on this machine, not a deployment failure: no Chromium: `npm run setup` installs one (as root), or set CHROMIUM_PATH');
+  // The hint comes from what the failure observed, never from the check's title.
+  const t = computeVerdict({ projects: ['crud'], runStatus: 'failed', globalErrors: [], tests: [rec({
+    project: 'crud', title: 'a non-admin user cannot create, update or delete GadgetBots', outcome: 'unexpected', lastStatus: 'failed',
+    errorText: 'Error: the admin\'s own create of "gbv-x" (security), made to prepare this check, failed: oRPC create answered 403 (nothing this check judges was tried)',
+  })] });
+  assert.equal(t.rootCause?.diagnosis, undefined);
   const g = computeVerdict({ projects: ['infra'], tests: [rec({})], runStatus: 'failed', globalErrors: ['preflight failed: cannot resolve x via y: NXDOMAIN'] });
   assert.equal(g.status, 'FAILED');
   assert.equal(g.rootCause?.diagnosis?.id, 'dns-missing');

@@ -76,7 +76,7 @@ function toCheck(project: string, file: string, titles: string[], t: JSONReportT
       || (last?.status === 'timedOut' ? 'test timed out' : `test ${last?.status ?? 'failed'}`);
     check.message = firstErrorLine(raw);
     check.problems = problemsOf(raw);
-    const d = diagnoseFailure(title, raw);
+    const d = diagnoseFailure(raw);
     if (d) check.hint = { id: d.id, line: `${d.cause} Fix: ${d.fix}` };
   }
   return check;

@@ -32,7 +32,7 @@ function prepend(tr: AllureResult, md: string, htmlBlock: string): void {
 function addDiagnosis(tr: AllureResult): boolean {
   if (tr.status !== 'failed' && tr.status !== 'broken') return false;
   if (tr.description?.includes(DIAG_MARK)) return false;
-  const d = diagnoseFailure(tr.name ?? '', tr.statusDetails?.message ?? '');
+  const d = diagnoseFailure(tr.statusDetails?.message ?? '');
   if (!d) return false;
   prepend(tr, `${DIAG_MARK} ${d.cause}\n\n**Fix:** ${d.fix}\n\n_(diagnosis \`${d.id}\`)_`,
     `<p><b>Likely cause:</b> ${html(d.cause)}</p><p><b>Fix:</b> ${html(d.fix)}</p>`);
@@ -95,7 +95,7 @@ export function rewriteAllureResults(dir: string): number {
 }
 
 /** The line a Playwright annotation of a diagnosed failure carries (reporters after ours, merged reports). */
-export function diagnosisAnnotation(title: string, errorText: string): { type: 'diagnosis'; description: string } | undefined {
-  const d = diagnoseFailure(title, errorText);
+export function diagnosisAnnotation(errorText: string): { type: 'diagnosis'; description: string } | undefined {
+  const d = diagnoseFailure(errorText);
   return d ? { type: 'diagnosis', description: `${d.id}: ${hintLine(d)}` } : undefined;
 }
