@@ -5,7 +5,7 @@
 import { expectNone } from '../../fixtures/observed.ts';
 import { test, expect } from '../../fixtures/test.ts';
 import { signInWithZitadel, signOutViaUserMenu } from '../../fixtures/pages/index.ts';
-import { getSession, sessionTokenHeader, signOutOverHttp, type SessionView } from '../../helpers/better-auth.ts';
+import { getSession, sessionCookiesOf, sessionTokenHeader, signOutOverHttp, type SessionView } from '../../helpers/better-auth.ts';
 import { EPIC, label } from '../../helpers/labels.ts';
 
 // Passwords are typed here: no traces or videos.
@@ -51,8 +51,17 @@ test('sign-out through the user menu ends the caller\'s session on the server, n
       await expectNone(`sign-out ends the admin's session on the server and leaves the ${otherRole}'s session alone`, problems);
 
       await test.step('/admin asks for sign-in again', async () => {
+        // What the browser still holds after sign-out, read before /admin can set anything: the facts a failure states.
+        const kept = sessionCookiesOf(await context.cookies(), target.appUrl).map((c) => c.name);
         await page.goto(`${target.appUrl}/admin`);
-        await expect(page, '/admin sends a signed-out browser to /login?redirect=/admin').toHaveURL((u) => u.pathname === '/login' && u.searchParams.get('redirect') === '/admin');
+        // The app may redirect after hydration: wait for /login as toHaveURL would, then judge where it ended.
+        await page.waitForURL((u) => u.pathname === '/login', { timeout: 10_000 }).catch(() => {});
+        const landed = new URL(page.url());
+        const asked = landed.pathname === '/login' && landed.searchParams.get('redirect') === '/admin';
+        await expectNone('/admin sends a signed-out browser to /login?redirect=/admin', asked ? [] : [
+          `after sign-out, /admin let the browser in (it landed on ${landed.pathname}${landed.search}) instead of sending it to /login?redirect=/admin; ` +
+          `the server ${after.admin.session ? 'still knew' : 'no longer knew'} the old admin session; ${kept.length ? `the browser still held ${kept.join(', ')}` : 'the browser held no session cookie'} after the sign-out response`,
+        ]);
       });
       await test.step('sign in again: remembered Zitadel session or account picker', async () => {
         const again = await signInWithZitadel(page, urls, target.users.admin);
