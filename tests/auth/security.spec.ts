@@ -2,7 +2,7 @@
 // (forged or tampered callbacks: forged-callback.spec.ts), cross-site API calls carrying the session cookie, and the session cookies'
 // hardening. Everything but the Zitadel login itself is plain HTTP; each failure says what an attacker gains.
 import { test } from '../../fixtures/test.ts';
-import { readStorageState, storageStatePath } from '../../fixtures/auth-state.ts';
+import { configuredRoles, readStorageState, storageStatePath } from '../../fixtures/auth-state.ts';
 import { openRedirectPayloads, SAFE_CALLBACK, SOURCES } from '../../fixtures/attacks.ts';
 import { attackerSite, crossSiteVerdict, crossSiteWrites, originCheck, sessionSameSite, type CrossSiteAttempt } from '../../fixtures/cross-site.ts';
 import { recordedJourneys, type CookieFacts, type RecordedAuthorize } from '../../fixtures/journey.ts';
@@ -172,7 +172,7 @@ test.describe('sign-in hardening', () => {
   // app sets again later (get-session refreshing its cache) with weaker flags shows only here.
   test('session cookies are __Secure- prefixed, Secure, HttpOnly, SameSite Lax/Strict and host-only, in every role\'s browser after sign-in', async ({ target }) => {
     await label({ epic: EPIC.auth, feature: 'Security', story: 'session cookie hardening', severity: 'normal' });
-    const roles = (['admin', 'viewer'] as const).filter((r) => target.users[r]);
+    const roles = configuredRoles(target);
     const problems: string[] = [];
     for (const role of roles) {
       const state = readStorageState(role, target);
