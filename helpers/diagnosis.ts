@@ -418,7 +418,11 @@ function ruleFor(message: string): DiagnosisRule | undefined {
   return find(first) ?? find(text);
 }
 
-/** Likely cause and fix for a failure message, or undefined when no known signature matches. */
+/**
+ * Likely cause and fix for a failure message, or undefined when no known signature matches. The message only, never
+ * the check's title: a check fails for reasons its title does not name (a refused admin under "a non-admin user
+ * cannot write"), and a title-made hint would name a cause nobody saw.
+ */
 export function diagnose(message: string): Diagnosis | undefined {
   if (!message) return undefined;
   const r = ruleFor(message);

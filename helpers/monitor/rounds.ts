@@ -6,7 +6,8 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { JSONReport, JSONReportSuite, JSONReportTest } from '@playwright/test/reporter';
 import { ROOT } from '../config.ts';
-import { diagnoseFailure, firstErrorLine } from '../report/verdict.ts';
+import { firstErrorLine } from '../report/verdict.ts';
+import { diagnose } from '../diagnosis.ts';
 
 const PW_CLI = join(ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
 // eslint-disable-next-line no-control-regex
@@ -76,7 +77,7 @@ function toCheck(project: string, file: string, titles: string[], t: JSONReportT
       || (last?.status === 'timedOut' ? 'test timed out' : `test ${last?.status ?? 'failed'}`);
     check.message = firstErrorLine(raw);
     check.problems = problemsOf(raw);
-    const d = diagnoseFailure(raw);
+    const d = diagnose(raw);
     if (d) check.hint = { id: d.id, line: `${d.cause} Fix: ${d.fix}` };
   }
   return check;

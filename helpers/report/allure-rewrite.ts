@@ -7,10 +7,9 @@
 // Idempotent (it runs in onEnd and again in onExit), and exact duplicate labels are dropped.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hintLine } from '../diagnosis.ts';
+import { diagnose, hintLine } from '../diagnosis.ts';
 import { WARNING } from '../findings.ts';
 import { FIGURE, HEADLINE } from '../figures.ts';
-import { diagnoseFailure } from './verdict.ts';
 
 interface AllureLabel { name: string; value: string }
 interface AllureResult {
@@ -32,7 +31,7 @@ function prepend(tr: AllureResult, md: string, htmlBlock: string): void {
 function addDiagnosis(tr: AllureResult): boolean {
   if (tr.status !== 'failed' && tr.status !== 'broken') return false;
   if (tr.description?.includes(DIAG_MARK)) return false;
-  const d = diagnoseFailure(tr.statusDetails?.message ?? '');
+  const d = diagnose(tr.statusDetails?.message ?? '');
   if (!d) return false;
   prepend(tr, `${DIAG_MARK} ${d.cause}\n\n**Fix:** ${d.fix}\n\n_(diagnosis \`${d.id}\`)_`,
     `<p><b>Likely cause:</b> ${html(d.cause)}</p><p><b>Fix:</b> ${html(d.fix)}</p>`);
@@ -96,6 +95,6 @@ export function rewriteAllureResults(dir: string): number {
 
 /** The line a Playwright annotation of a diagnosed failure carries (reporters after ours, merged reports). */
 export function diagnosisAnnotation(errorText: string): { type: 'diagnosis'; description: string } | undefined {
-  const d = diagnoseFailure(errorText);
+  const d = diagnose(errorText);
   return d ? { type: 'diagnosis', description: `${d.id}: ${hintLine(d)}` } : undefined;
 }

@@ -80,15 +80,6 @@ export function firstErrorLine(message: string, max = MAX_CAUSE): string {
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
-/**
- * Diagnosis from what the failure observed (its messages), never from the check's title: a check fails for reasons
- * its title does not name (a refused admin under "a non-admin user cannot write"), and a title-made hint would then
- * name a cause nobody saw.
- */
-export function diagnoseFailure(message: string): Diagnosis | undefined {
-  return diagnose(message);
-}
-
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function tally(input: VerdictInput): { projects: ProjectTally[]; firstFailure?: TestRecord; gateFailed: number } {
@@ -132,7 +123,7 @@ function rootCauseOf(input: VerdictInput, passed: boolean, firstFailure: TestRec
   }
   if (firstFailure) {
     const message = failureMessage(firstFailure);
-    return { test: firstFailure.title, project: firstFailure.project, message, diagnosis: diagnoseFailure(message) };
+    return { test: firstFailure.title, project: firstFailure.project, message, diagnosis: diagnose(message) };
   }
   if (passed) return undefined;
   const s = input.runStatus;
