@@ -115,7 +115,7 @@ test('diagnose: Playwright-formatted errors (ANSI, Error: prefix, expect details
   }
   // Observed facts another hint's words are near, but not its signature: no hint rather than a wrong one.
   for (const other of [
-    "after sign-out, /admin let the browser in (it landed on /admin) instead of sending it to /login?redirect=/admin; the server no longer knew the old admin session; the browser still held __Secure-better-auth.session_data after the sign-out response",
+    "after sign-out, /admin let the browser in (it landed on /admin) instead of sending it to /login?redirect=/admin; the server had ended the old admin session; the browser still held __Secure-better-auth.session_data after the sign-out response",
     'gadgetbot-auth.stack.test: A via 127.0.0.1:39184 = none, expected 127.0.0.1',
     'gadgetbot.stack.test: plain HTTP on port 80: redirect dropped the query: /gbv?q=1 became /gbv',
     'the admin\'s own create of "gbv-x" (security), made to prepare this check, failed: oRPC create answered 403: {"message":"Admin role required"} (nothing this check judges was tried)',
