@@ -1,7 +1,7 @@
 // HTTP client for API-level checks: undici with the target's resolver and trust store, never following
 // redirects (a redirect is something we check, not something to hide).
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { Target } from './config.ts';
 import { lookupFor } from './dns.ts';
@@ -11,11 +11,36 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 export const HEADERS_TIMEOUT_MS = 15_000;
 export const BODY_TIMEOUT_MS = 15_000;
 
-/** System roots plus CA_FILE (when given): a private CA adds trust, it never replaces the public roots. */
+const trustStores = new Map<string, string[]>();
+
+/**
+ * System roots plus CA_FILE (when given): a private CA adds trust, it never replaces the public roots. One array
+ * per CA file content, so the TLS context built from it (secureContextOf) is built once, not per connection.
+ */
 export function caFor(t: Target): string[] {
-  const ca = [...rootCertificates];
-  if (t.caFile) ca.push(readFileSync(t.caFile, 'utf8'));
+  const own = t.caFile ? readFileSync(t.caFile, 'utf8') : '';
+  let ca = trustStores.get(own);
+  if (!ca) {
+    ca = Object.freeze([...rootCertificates, ...(own ? [own] : [])]) as string[];
+    trustStores.set(own, ca);
+  }
   return ca;
+}
+
+const contexts = new WeakMap<string[], Map<string, SecureContext>>();
+
+/**
+ * The TLS context trusting `ca` (plus context options such as a probe's protocol versions), built once per trust
+ * store: building one parses every root certificate, about 5 ms of CPU, which a context per connection paid again
+ * on every handshake and request (most of what the API-level checks cost).
+ */
+export function secureContextOf(ca: string[], options: Omit<SecureContextOptions, 'ca'> = {}): SecureContext {
+  let byOptions = contexts.get(ca);
+  if (!byOptions) contexts.set(ca, (byOptions = new Map()));
+  const key = JSON.stringify(options);
+  let ctx = byOptions.get(key);
+  if (!ctx) byOptions.set(key, (ctx = createSecureContext({ ...options, ca })));
+  return ctx;
 }
 
 const dispatchers = new WeakMap<Target, Dispatcher>();
@@ -25,7 +50,7 @@ export function dispatcherFor(t: Target): Dispatcher {
   if (!d) {
     const lookup = lookupFor(t);
     d = new Agent({
-      connect: { ca: caFor(t), timeout: CONNECT_TIMEOUT_MS, ...(lookup ? { lookup } : {}) },
+      connect: { secureContext: secureContextOf(caFor(t)), timeout: CONNECT_TIMEOUT_MS, ...(lookup ? { lookup } : {}) },
       headersTimeout: HEADERS_TIMEOUT_MS,
       bodyTimeout: BODY_TIMEOUT_MS,
     });

@@ -4,7 +4,7 @@ import { connect, checkServerIdentity, type DetailedPeerCertificate, type PeerCe
 import type { LookupFunction } from 'node:net';
 import type { Target } from './config.ts';
 import { lookupFor } from './dns.ts';
-import { caFor, describeNetError } from './http.ts';
+import { caFor, describeNetError, secureContextOf } from './http.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -153,7 +153,7 @@ export function probeTls(host: string, port: number, opts: ProbeOptions = {}): P
     const socket = connect({
       host: opts.address ?? host, port,
       servername: opts.servername ?? host,
-      ca: opts.ca,
+      ...(opts.ca ? { secureContext: secureContextOf(opts.ca) } : {}),
       ...(opts.lookup ? { lookup: opts.lookup } : {}),
       rejectUnauthorized: false,
       ALPNProtocols: opts.alpn ?? ['h2', 'http/1.1'],
@@ -276,14 +276,18 @@ export function servedChainProblem(p: TlsProbe): string | undefined {
 
 export interface LegacyProbe { protocol: string | null; error?: string }
 
+const LEGACY_ONLY = { minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' } as const;
+
 /** Offers only TLS 1.0/1.1 (weak ciphers allowed, so only the server's version policy decides): what it accepts. */
 export function probeLegacyTls(host: string, port: number, opts: Omit<ProbeOptions, 'alpn' | 'now'> = {}): Promise<LegacyProbe> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   return new Promise((resolve) => {
     const socket = connect({
-      host: opts.address ?? host, port, servername: opts.servername ?? host, ca: opts.ca,
+      host: opts.address ?? host, port, servername: opts.servername ?? host,
       ...(opts.lookup ? { lookup: opts.lookup } : {}),
-      rejectUnauthorized: false, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0',
+      rejectUnauthorized: false,
+      // Context options: with a prebuilt context they must be in it (tls.connect ignores them beside one).
+      ...(opts.ca ? { secureContext: secureContextOf(opts.ca, LEGACY_ONLY) } : LEGACY_ONLY),
     });
     const done = (r: LegacyProbe) => { clearTimeout(timer); socket.destroy(); resolve(r); };
     const timer = setTimeout(() => done({ protocol: null, error: 'ETIMEDOUT' }), timeoutMs);
