@@ -153,13 +153,32 @@ function certutilPath(): string {
 const homes = new Map<string, string>();
 let exitHookInstalled = false;
 
+/** A run's browser HOME made by the runner (global setup), which its workers reuse instead of making their own. */
+export const BROWSER_HOME_ENV = 'GBV_BROWSER_HOME';
+
+/** The HOME named by BROWSER_HOME_ENV when its NSS database trusts exactly `root`; else undefined. */
+function sharedHomeFor(root: string): string | undefined {
+  const shared = process.env[BROWSER_HOME_ENV];
+  if (!shared || !existsSync(join(shared, '.pki', 'nssdb', 'cert9.db'))) return undefined;
+  try {
+    return readFileSync(join(shared, 'ca.pem'), 'utf8') === `${root}\n` ? shared : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A throwaway HOME whose NSS database (`$HOME/.pki/nssdb`, where Chromium on Linux looks for user trust)
- * trusts `caFile` as an SSL root. One per process and CA; removed when the process exits.
+ * trusts `caFile` as an SSL root. One per process and CA, removed when that process exits; a worker reuses the
+ * runner's (BROWSER_HOME_ENV) when it trusts the same root, so a worker start runs no certutil.
  */
 export function nssHomeFor(caFile: string): string {
   const pem = readFileSync(caFile, 'utf8');
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`CA file "${caFile}" holds no PEM certificate`);
+  // certutil -A takes the first certificate of a file: hand it exactly the root.
+  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)![0];
+  const shared = sharedHomeFor(first);
+  if (shared) return shared;
   const key = createHash('sha256').update(pem).digest('hex').slice(0, 16);
   const known = homes.get(key);
   if (known && existsSync(join(known, '.pki', 'nssdb', 'cert9.db'))) return known;
@@ -167,8 +186,6 @@ export function nssHomeFor(caFile: string): string {
   const home = mkdtempSync(join(tmpdir(), `gbv-chromium-home-${key}-`));
   const db = join(home, '.pki', 'nssdb');
   mkdirSync(db, { recursive: true, mode: 0o700 });
-  // certutil -A takes the first certificate of a file: hand it exactly the root.
-  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)![0];
   const rootFile = join(home, 'ca.pem');
   writeFileSync(rootFile, first + '\n');
   const certutil = certutilPath();

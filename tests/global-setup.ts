@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FullConfig } from '@playwright/test';
+import { BROWSER_HOME_ENV, findCertutil, nssHomeFor } from '../helpers/browser.ts';
 import { ConfigError, describeTarget, loadConfig, type Target } from '../helpers/config.ts';
 import { preflight, PreflightError } from '../helpers/preflight.ts';
 import { makeRunRecord, RECORD_ENV, writeRunRecord } from '../helpers/run-record.ts';
@@ -54,6 +55,20 @@ function recordRun(target: Target, embedded: boolean): void {
   process.env[RECORD_ENV] = file;
 }
 
+/**
+ * One browser HOME trusting CA_FILE for the whole run, made here and removed when the runner exits: each worker
+ * would otherwise run certutil twice at its start, browser or not (Playwright resolves launch options in every
+ * worker). Without certutil nothing is shared: a worker that needs a browser then reports the set-up problem.
+ */
+function shareBrowserHome(target: Target): void {
+  if (!target.caFile || !findCertutil()) return;
+  try {
+    process.env[BROWSER_HOME_ENV] = nssHomeFor(target.caFile);
+  } catch (e) {
+    console.warn(`[setup] no shared browser trust store (each worker makes its own): ${(e as Error).message}`);
+  }
+}
+
 export default async function globalSetup(_config: FullConfig): Promise<void> {
   const embedded = !process.env.APP_URL?.trim();
   if (embedded && process.env.GBV_NO_DOTENV !== '1' && !process.env.GBV_DOTENV_LOADED && existsSync(join(ROOT, '.env'))) {
@@ -73,6 +88,7 @@ export default async function globalSetup(_config: FullConfig): Promise<void> {
     throw e;
   }
   recordRun(target, embedded);
+  shareBrowserHome(target);
   const d = describeTarget(target);
   console.log(`[setup] target ${d.TARGET_NAME} (run ${d.RUN_ID}): app ${d.APP_URL}, auth ${d.AUTH_URL}, deployer ${d.DEPLOYER_URL}`);
 
