@@ -48,10 +48,12 @@ const reporters: ReporterDescription[] = [
 
 const browser = { ...devices['Desktop Chrome'] };
 
+// Setup first: Playwright hands out workers in project order, and the sign-ins are the longest path (auth and
+// crud wait for them), so they start at once while the API-level checks take the other worker.
 const projects: NonNullable<PlaywrightTestConfig['projects']> = [
+  { name: 'setup', testDir: './tests/setup', testMatch: /.*\.setup\.ts$/, use: browser, ...oneWorkerEach },
   { name: 'infra', testDir: './tests/infra', ...oneWorkerEach },
   { name: 'db', testDir: './tests/db', ...oneWorkerEach },
-  { name: 'setup', testDir: './tests/setup', testMatch: /.*\.setup\.ts$/, use: browser, ...oneWorkerEach },
   { name: 'auth', testDir: './tests/auth', dependencies: ['setup'], use: browser, ...oneWorkerEach },
   { name: 'crud', testDir: './tests/crud', dependencies: ['setup'], use: browser, ...oneWorkerEach },
 ];

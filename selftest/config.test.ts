@@ -303,8 +303,8 @@ describe('playwright.config.ts projects', () => {
       projectsWith(['test', '--project=disruptive', '--grep', '@redeploy']),
       projectsWith(['test'], { RUN_DISRUPTIVE: '1' }),
     ]);
-    assert.deepEqual(plain, ['infra', 'db', 'setup', 'auth', 'crud']);
-    for (const p of [flag, flagEq, byEnv]) assert.deepEqual(p, ['infra', 'db', 'setup', 'auth', 'crud', 'disruptive']);
+    assert.deepEqual(plain, ['setup', 'infra', 'db', 'auth', 'crud']);
+    for (const p of [flag, flagEq, byEnv]) assert.deepEqual(p, ['setup', 'infra', 'db', 'auth', 'crud', 'disruptive']);
   });
 
   test('the run id is decided once, where the config loads (workers inherit it); a set RUN_ID stays', async () => {
