@@ -72,7 +72,9 @@ export default defineConfig({
   globalSetup: './tests/global-setup.ts',
   globalTeardown: './tests/global-teardown.ts',
   use: {
-    trace: 'retain-on-failure',
+    // Traces keep every action's DOM snapshot and the network, not the screencast: its frames cost about a tenth of
+    // a gate run's CPU on every passing test, and the failing moment has its own screenshot.
+    trace: { mode: 'retain-on-failure', screenshots: false },
     screenshot: 'only-on-failure',
     video: 'off',
     ignoreHTTPSErrors: false,
