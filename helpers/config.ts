@@ -19,7 +19,7 @@ export interface Target {
   /** Backups check: BACKUP_MIN_RETENTION (days kept locally, default 7), BACKUP_MAX_AGE_HOURS (newest success, default 26). */
   backups: { minRetentionDays: number; maxAgeHours: number };
   exposure: { serverAddress?: string; expectedOpenPorts: number[]; forbiddenPorts: number[] };
-  budgets: { responseMs: number; redeployDowntimeMs: number; authMaintenanceWindowMs: number };
+  budgets: { responseMs: number; redeployDowntimeMs: number; authMaintenanceWindowMs: number; listRefreshMs: number };
   chromiumPath?: string; testDataPrefix: string;
   /** A saved session must have at least this many hours left (Better Auth's default session lasts 7 days). */
   sessionMinHours: number;
@@ -50,6 +50,8 @@ export const DEFAULTS = {
   BUDGET_RESPONSE_MS: 3000,
   BUDGET_REDEPLOY_DOWNTIME_MS: 10_000,
   AUTH_MAINTENANCE_WINDOW_MS: 60_000,
+  // The real app's products list refetches late after a change: how long a check waits for it to show the change.
+  BUDGET_LIST_REFRESH_MS: 15_000,
   TEST_DATA_PREFIX: 'gbv-',
   SESSION_MIN_HOURS: 24,
   // 180 days: shorter, and browsers forget the policy between the visits of occasional users.
@@ -158,6 +160,7 @@ const schema = z.object({
   BUDGET_RESPONSE_MS: opt(intIn(1, 600_000)),
   BUDGET_REDEPLOY_DOWNTIME_MS: opt(intIn(0, 3_600_000)),
   AUTH_MAINTENANCE_WINDOW_MS: opt(intIn(0, 3_600_000)),
+  BUDGET_LIST_REFRESH_MS: opt(intIn(500, 300_000)),
   CHROMIUM_PATH: opt(readableFile('Chromium binary', false)),
   TEST_DATA_PREFIX: opt(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,15}$/i, 'must be 1..16 characters of letters, digits, _ or - (it prefixes every test record)')),
   SESSION_MIN_HOURS: opt(intIn(0, 8760)),
@@ -249,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Target {
       responseMs: v.BUDGET_RESPONSE_MS ?? DEFAULTS.BUDGET_RESPONSE_MS,
       redeployDowntimeMs: v.BUDGET_REDEPLOY_DOWNTIME_MS ?? DEFAULTS.BUDGET_REDEPLOY_DOWNTIME_MS,
       authMaintenanceWindowMs: v.AUTH_MAINTENANCE_WINDOW_MS ?? DEFAULTS.AUTH_MAINTENANCE_WINDOW_MS,
+      listRefreshMs: v.BUDGET_LIST_REFRESH_MS ?? DEFAULTS.BUDGET_LIST_REFRESH_MS,
     },
     chromiumPath: v.CHROMIUM_PATH,
     testDataPrefix: v.TEST_DATA_PREFIX ?? DEFAULTS.TEST_DATA_PREFIX,
@@ -349,6 +353,7 @@ export function describeTarget(t: Target): Record<string, string> {
     BUDGET_RESPONSE_MS: String(t.budgets.responseMs),
     BUDGET_REDEPLOY_DOWNTIME_MS: String(t.budgets.redeployDowntimeMs),
     AUTH_MAINTENANCE_WINDOW_MS: String(t.budgets.authMaintenanceWindowMs),
+    BUDGET_LIST_REFRESH_MS: String(t.budgets.listRefreshMs),
     CHROMIUM_PATH: t.chromiumPath ?? '(auto)',
     TEST_DATA_PREFIX: t.testDataPrefix,
     SESSION_MIN_HOURS: String(t.sessionMinHours),

@@ -61,7 +61,7 @@ describe('loadConfig', () => {
     assert.deepEqual(t.users, { admin: { username: 'gbv-admin', password: ADMIN_PW }, viewer: { username: 'gbv-viewer', password: VIEWER_PW } });
     assert.deepEqual(t.coolify, { token: TOKEN, appUuid: 'app-uuid-1', authUuid: 'auth-uuid-1' });
     assert.deepEqual(t.exposure, { serverAddress: '127.0.0.1', expectedOpenPorts: [8443, 8080], forbiddenPorts: [5432, 3000] });
-    assert.deepEqual(t.budgets, { responseMs: 3000, redeployDowntimeMs: 10_000, authMaintenanceWindowMs: 60_000 });
+    assert.deepEqual(t.budgets, { responseMs: 3000, redeployDowntimeMs: 10_000, authMaintenanceWindowMs: 60_000, listRefreshMs: 15_000 });
     assert.equal(t.testDataPrefix, 'gbv-');
     assert.equal(t.sessionMinHours, 24, 'SESSION_MIN_HOURS defaults to a day');
     assert.equal(loadConfig({ ...goodEnv(), SESSION_MIN_HOURS: '168' }).sessionMinHours, 168);
@@ -121,6 +121,7 @@ describe('loadConfig', () => {
     ['BUDGET_RESPONSE_MS', '3s', /whole number/],
     ['BUDGET_REDEPLOY_DOWNTIME_MS', '1.5', /whole number/],
     ['AUTH_MAINTENANCE_WINDOW_MS', 'x', /whole number/],
+    ['BUDGET_LIST_REFRESH_MS', '100', /whole number in 500\.\.300000/],
     ['CHROMIUM_PATH', '/no/such/chromium', /does not exist/],
     ['TEST_DATA_PREFIX', 'has space', /prefixes every test record/],
     ['RUN_ID', 'a/b', /A-Z a-z 0-9/],

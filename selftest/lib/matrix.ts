@@ -155,9 +155,12 @@ export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 4
     // they need, and a second Chromium per run only competes with the other rows' for the same two cores.
     const extraArgs = [`--workers=${row.workers ?? 1}`, ...(row.noDeps ? ['--no-deps'] : [])];
     const testList = testListFor(row, listed);
-    // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits. The healthy
-    // runs keep it, as the real app has it. Expected failures keep their worker (helpers/report/matrix-mark.ts).
-    const run = await runSuite({ faults: row.faults, projects: row.projects, testList, extraArgs, timeoutMs, env: { STACK_SIGNIN_RATE_LIMIT: 'off' }, expectFail: row.mustFail });
+    // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits, and a list check
+    // gives the stand-in's list (it shows a change at once) 4 s instead of the real app's late refetch's 15 s before
+    // it fails. The healthy runs keep both, as against the real app. Expected failures keep their worker
+    // (helpers/report/matrix-mark.ts).
+    const env = { STACK_SIGNIN_RATE_LIMIT: 'off', BUDGET_LIST_REFRESH_MS: '4000' };
+    const run = await runSuite({ faults: row.faults, projects: row.projects, testList, extraArgs, timeoutMs, env, expectFail: row.mustFail });
     const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
     return { row, run, problems, observed };
   } catch (e) {
@@ -179,6 +182,12 @@ export async function pool<T, R>(items: T[], concurrency: number, fn: (t: T) => 
   return out;
 }
 
+/** The three longest tests of a run, with their seconds: where a row's time went. */
+function slowest(outcomes: Outcome[]): string {
+  return [...outcomes].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3)
+    .map((o) => `${short(o.title)} ${(o.durationMs / 1000).toFixed(1)} s (${o.result})`).join('; ');
+}
+
 /** The printed table: fault(s) → expected failing tests → observed → verdict. */
 export function formatTable(results: RowResult[]): string {
   const lines: string[] = ['', 'FAULT MATRIX', ''];
@@ -186,6 +195,7 @@ export function formatTable(results: RowResult[]): string {
     const verdict = r.problems.length ? 'FAIL' : 'ok';
     const secs = r.run ? ` (${Math.round(r.run.durationMs / 1000)} s)` : '';
     lines.push(`[${verdict}] ${r.row.faults.length ? r.row.faults.join(' + ') : '(healthy)'}${secs}`);
+    if (r.run) lines.push(`    slowest:     ${slowest(r.run.outcomes)}`);
     lines.push(`    run: ${r.row.projects.map((p) => `--project ${p}`).join(' ')}${r.row.mustFail.length ? ' (the judged tests only)' : ''}`);
     for (const e of r.row.mustFail) lines.push(`    expect fail: ${e.title.source}${e.message ? `  /${e.message.source}/` : ''}`);
     for (const o of r.observed) lines.push(`    observed:    ${o}`);
