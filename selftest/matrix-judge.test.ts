@@ -14,7 +14,7 @@ const listed: ListedTest[] = [
   { project: 'auth', title: 'tests/auth/session.spec.ts › without a session › /admin redirects to /login' },
 ];
 const outcome = (l: ListedTest, o: Partial<Outcome> = {}): Outcome => ({
-  project: l.project, title: l.title, tags: [], status: 'expected', result: 'passed', retries: 0, message: '', warnings: [], ...o,
+  project: l.project, title: l.title, tags: [], status: 'expected', result: 'passed', retries: 0, durationMs: 0, message: '', warnings: [], ...o,
 });
 
 test('testListFor: the judged tests of the row\'s projects, plus the setup sign-ins, in --test-list format', () => {

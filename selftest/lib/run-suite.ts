@@ -20,6 +20,8 @@ export interface Outcome {
   /** Final attempt's result status (passed/failed/timedOut/skipped/interrupted). */
   result: string;
   retries: number;
+  /** Milliseconds of the final attempt. */
+  durationMs: number;
   message: string;
   /** Id of the diagnosis hint the verdict reporter attached to the failure (annotation "diagnosis"). */
   hint?: string;
@@ -65,6 +67,7 @@ function flatten(suite: JSONReportSuite, path: string[], out: Outcome[]) {
         status: unmarkedOutcome(t.status, last?.status, annotations, t.results.length > 1),
         result: last?.status ?? 'skipped',
         retries: Math.max(0, t.results.length - 1),
+        durationMs: last?.duration ?? 0,
         message: (last?.errors ?? []).map((e) => e.message ?? '').join('\n').replace(/\u001b\[[0-9;]*m/g, ''),
         hint: diagnosis?.description?.split(':', 1)[0],
         warnings: [...(last?.annotations ?? []), ...(t.annotations ?? [])].filter((a) => a.type === 'warning').map((a) => a.description ?? ''),
