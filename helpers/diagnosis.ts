@@ -94,6 +94,13 @@ export const RULES: DiagnosisRule[] = [
     fix: "Fix the AAAA record at the DNS provider to the server's IPv6 address (Hetzner console), or delete it if the server has no IPv6; then make sure Traefik listens on IPv6.",
   },
   {
+    id: 'dns-servers-disagree',
+    category: 'DNS',
+    match: [/\bDNS servers disagree\b/i],
+    cause: "The domain's nameservers give different answers for the host: one serves an out-of-date copy of the zone (a secondary whose zone transfer stopped, or a record changed at one provider only), so a visitor's result depends on which nameserver their resolver asks.",
+    fix: 'Compare the zone on each nameserver (dig @<ns> <host> A); make the secondary transfer it again (raise the SOA serial, check NOTIFY/AXFR) or correct the record at the other provider, then wait out the TTL.',
+  },
+  {
     id: 'dns-wrong-a',
     category: 'DNS',
     // "= none" is a record missing on one server (a secondary out of sync), not one pointing elsewhere: no hint.
@@ -219,6 +226,13 @@ export const RULES: DiagnosisRule[] = [
     match: [/redirect dropped the path/i],
     cause: 'The HTTP→HTTPS redirect loses the path: a custom redirect middleware (redirectregex) whose replacement lacks the captured path (${1}), so every plain-HTTP link lands on the home page.',
     fix: "Use Coolify's own https redirect (the domain as https://<host>) or fix the middleware's replacement to https://<host>/${1}; Traefik's redirectscheme keeps path and query by itself.",
+  },
+  {
+    id: 'redirect-drops-query',
+    category: 'availability',
+    match: [/redirect dropped the query/i],
+    cause: 'The HTTP→HTTPS redirect keeps the path but loses the query string: a custom redirect middleware (redirectregex) whose pattern captures only the path, so plain-HTTP links with parameters (a sign-in redirect target, a search) arrive without them.',
+    fix: "Use Coolify's own https redirect (the domain as https://<host>) or make the middleware's regex capture everything after the host (^http://[^/]+/(.*)) into the replacement; Traefik's redirectscheme keeps the query by itself.",
   },
   {
     id: 'redirect-wrong-host',

@@ -108,11 +108,12 @@ const re = (s: string, flags = 'i') => new RegExp(s, flags);
  */
 export const faultRows: MatrixRow[] = [
   {
-    name: 'cert-expired+dns-missing-auth+db-unapplied-migration+deployer-health-failing+db-wrong-major',
-    faults: ['cert-expired', 'dns-missing-auth', 'db-unapplied-migration', 'deployer-health-failing', 'db-wrong-major'],
+    name: 'cert-expired+dns-missing-auth+db-unapplied-migration+deployer-health-failing+db-wrong-major+redirect-drops-query',
+    faults: ['cert-expired', 'dns-missing-auth', 'db-unapplied-migration', 'deployer-health-failing', 'db-wrong-major', 'redirect-drops-query'],
     projects: ['infra', 'db'],
-    note: 'app host certificate vs. auth host name vs. deployer health vs. migration table vs. server version',
+    note: "app host certificate vs. auth host name vs. deployer health vs. migration table vs. server version vs. the deployer's redirect",
     mustFail: [
+      { title: T.redirect('deployer'), message: re(`${DEPLOYER}: plain HTTP on port \\d+: redirect dropped the query: (/gbv-redirect-check/\\S+)\\?\\S+ became \\1$`, 'm'), hint: 'redirect-drops-query' },
       { title: T.tls('app'), message: re(`${APP}.*expired`), hint: 'cert-expired' },
       { title: T.dns('auth'), message: re(`${AUTH}.*NXDOMAIN`), hint: 'dns-missing' },
       { title: T.tls('auth'), message: re(`${AUTH}.*(NXDOMAIN|resolve)`), hint: 'dns-missing' },
@@ -138,7 +139,8 @@ export const faultRows: MatrixRow[] = [
     note: 'app host certificate vs. its second nameserver vs. auth readiness vs. the DATABASE_URL spelling vs. one table\'s columns',
     mustFail: [
       { title: T.tls('app'), message: re(`${APP}.*(other\\.stack\\.test|does not (name|match|cover)|host ?name)`), hint: 'cert-wrong-host' },
-      { title: T.dns('app'), message: re(`${APP}: A via \\S+ = 127\\.0\\.0\\.3, expected 127\\.0\\.0\\.1`), hint: 'dns-wrong-a' },
+      // First the fact that the servers differ (so not "points somewhere else"), then the stale server's answer.
+      { title: T.dns('app'), message: re(`^Error: ${APP}: the DNS servers disagree on its A records: \\S+ → 127\\.0\\.0\\.1; \\S+ → 127\\.0\\.0\\.3\\n${APP}: A via \\S+ = 127\\.0\\.0\\.3, expected 127\\.0\\.0\\.1`), hint: 'dns-servers-disagree' },
       { title: T.dnsAgree, message: re(`${APP}: DNS servers disagree`) },
       { title: T.ready, message: re(`${AUTH}.*/debug/ready answered 503`), hint: 'auth-not-ready' },
       { title: T.dbScheme, message: re('postgres://'), hint: 'db-url-postgres-scheme' },
@@ -192,11 +194,14 @@ export const faultRows: MatrixRow[] = [
     ],
   },
   {
-    name: 'app-health-failing+login-v1+no-https-redirect',
-    faults: ['app-health-failing', 'login-v1', 'no-https-redirect'],
+    name: 'app-health-failing+login-v1+no-https-redirect+dns-secondary-missing',
+    faults: ['app-health-failing', 'login-v1', 'no-https-redirect', 'dns-secondary-missing'],
     projects: ['infra'],
-    note: 'the app home page vs. the login UI the authorize endpoint sends to vs. plain HTTP on port 80',
+    note: "the app home page vs. the login UI the authorize endpoint sends to vs. plain HTTP on port 80 vs. the deployer host on the second nameserver",
     mustFail: [
+      // A name missing on one server only: the servers disagree (not "the record is missing", which ns1 disproves).
+      { title: T.dns('deployer'), message: re(`^Error: ${DEPLOYER}: the DNS servers disagree on its A records: \\S+ → 127\\.0\\.0\\.1; \\S+ → NXDOMAIN\\n`), hint: 'dns-servers-disagree' },
+      { title: T.dnsAgree, message: re(`${DEPLOYER}: DNS servers disagree`), hint: 'dns-servers-disagree' },
       { title: T.appGet, message: re(`${APP}.*GET / answered 500`), hint: 'app-unhealthy' },
       { title: T.loginV2, message: re('authorize lands on /ui/login/login\\?authRequestID.*not on Login V2'), hint: 'login-v1' },
       // Plain HTTP reaches the service itself, which answers the probe path (404 from the app, Zitadel, Coolify).

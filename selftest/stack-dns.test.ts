@@ -195,6 +195,20 @@ test('fault dns-secondary-stale: ns2 answers the app host with 127.0.0.3, ns1 wi
   });
 });
 
+test('fault dns-secondary-missing: ns2 answers NXDOMAIN for the deployer host (A and AAAA), ns1 has it; the rest agree', async () => {
+  await withDns(['dns-secondary-missing'], async (h) => {
+    const [ns1, ns2] = h.servers;
+    assert.deepEqual(await resolveA(HOSTS.deployer, [ns1]), ['127.0.0.1']);
+    await assert.rejects(resolveA(HOSTS.deployer, [ns2]), { code: 'ENOTFOUND', message: /NXDOMAIN/ });
+    await assert.rejects(resolverFor(ns2).resolve6(HOSTS.deployer), { code: 'ENOTFOUND' }, 'no AAAA either: the name is missing there');
+    const tcp = await tcpQuery(portOf(ns2), HOSTS.deployer, Packet.TYPE.A);
+    assert.equal(tcp.header.rcode, 3);
+    for (const name of [HOSTS.app, HOSTS.auth]) {
+      for (const server of h.servers) assert.deepEqual(await resolveA(name, [server]), ['127.0.0.1'], `${name} via ${server}`);
+    }
+  });
+});
+
 test('fault dns-missing-deployer: the deployer host is NXDOMAIN on both nameservers, over UDP and TCP', async () => {
   await withDns(['dns-missing-deployer'], async (h) => {
     for (const server of h.servers) {

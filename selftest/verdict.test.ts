@@ -33,6 +33,9 @@ const SAMPLES: [string, string][] = [
   ['gadgetbot.stack.test: issuer "CN=TRAEFIK DEFAULT CERT" does not contain "Let\'s Encrypt"', 'cert-untrusted'],
   ['the browser shows a certificate warning although the chain is valid', 'tls-warning-browser-cache'],
   ['gadgetbot.stack.test: A via 127.0.0.1:5353 = 127.0.0.3, expected 127.0.0.1', 'dns-wrong-a'],
+  ['gadgetbot-coolify.stack.test: the DNS servers disagree on its A records: 127.0.0.1:5353 → 127.0.0.1; 127.0.0.1:5354 → NXDOMAIN\ncannot resolve gadgetbot-coolify.stack.test via 127.0.0.1:5354: NXDOMAIN', 'dns-servers-disagree'],
+  ['gadgetbot.stack.test: DNS servers disagree: 127.0.0.1:5353 → A 127.0.0.1 AAAA none; 127.0.0.1:5354 → A 127.0.0.3 AAAA none', 'dns-servers-disagree'],
+  ['gadgetbot.stack.test: plain HTTP on port 80: redirect dropped the query: /gbv?q=1 became /gbv', 'redirect-drops-query'],
   ['cannot resolve gadgetbot-auth.stack.test via 127.0.0.1:5353: NXDOMAIN', 'dns-missing'],
   ['page.goto: net::ERR_NAME_NOT_RESOLVED at https://gadgetbot.stack.test/', 'dns-missing'],
   ['gadgetbot-auth.stack.test: authorize lands on /ui/login/login?authRequestID (status 200), not on Login V2 /ui/v2/login/…', 'login-v1'],
@@ -117,7 +120,6 @@ test('diagnose: Playwright-formatted errors (ANSI, Error: prefix, expect details
   for (const other of [
     "after sign-out, /admin let the browser in (it landed on /admin) instead of sending it to /login?redirect=/admin; the server had ended the old admin session; the browser still held __Secure-better-auth.session_data after the sign-out response",
     'gadgetbot-auth.stack.test: A via 127.0.0.1:39184 = none, expected 127.0.0.1',
-    'gadgetbot.stack.test: plain HTTP on port 80: redirect dropped the query: /gbv?q=1 became /gbv',
     'the admin\'s own create of "gbv-x" (security), made to prepare this check, failed: oRPC create answered 403: {"message":"Admin role required"} (nothing this check judges was tried)',
   ]) assert.equal(diagnose(other), undefined, other);
   assert.equal(categorize('cannot resolve x via y: NXDOMAIN'), 'DNS');

@@ -34,6 +34,7 @@ export const FAULT_IDS = [
   'auth-healthz-failing',
   'auth-upgrade-changes-issuer',
   'dns-secondary-stale',
+  'dns-secondary-missing',
   'dns-missing-deployer',
   'cert-default-deployer',
   'deployer-health-failing',
@@ -61,6 +62,7 @@ export const FAULT_IDS = [
   'hsts-short-max-age',
   'hsts-missing-deployer',
   'redirect-drops-path',
+  'redirect-drops-query',
   'redirect-other-host',
   'redirect-loop',
   'db-default-dropped',
@@ -296,6 +298,12 @@ export const FAULTS: readonly Fault[] = [
     promise: 'every nameserver of the domain gives the same, current answers',
   },
   {
+    id: 'dns-secondary-missing',
+    owner: 'dns',
+    breaks: 'the second nameserver does not have the deployer host (a record added at the primary never reached it): NXDOMAIN there',
+    promise: 'every nameserver of the domain gives the same, current answers',
+  },
+  {
     id: 'dns-missing-deployer',
     owner: 'dns',
     breaks: 'deployer host NXDOMAIN',
@@ -455,6 +463,12 @@ export const FAULTS: readonly Fault[] = [
     id: 'redirect-drops-path',
     owner: 'edge',
     breaks: "the app host's plain-HTTP redirect goes to https://<host>/ whatever the path and query",
+    promise: 'plain HTTP redirects to https on the same host, path and query kept',
+  },
+  {
+    id: 'redirect-drops-query',
+    owner: 'edge',
+    breaks: "the deployer host's plain-HTTP redirect keeps the path but drops the query string",
     promise: 'plain HTTP redirects to https on the same host, path and query kept',
   },
   {
@@ -682,6 +696,7 @@ export const RUNTIME_FAULTS: readonly FaultId[] = [
   'dns-missing-auth',
   'dns-missing-deployer',
   'dns-secondary-stale',
+  'dns-secondary-missing',
   // app (read per request)
   'app-health-failing',
   'missing-security-headers',

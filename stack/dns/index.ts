@@ -34,15 +34,17 @@ export interface DnsHosts {
 
 /**
  * A records per (lower-case) name as nameserver `ns` serves them, with the DNS faults applied. A missing name
- * is missing on every nameserver (the zone lacks it); `dns-secondary-stale` is the one fault where ns2 differs:
- * its copy of the zone was never refreshed and still has the app host's old address.
+ * is missing on every nameserver (the zone lacks it); two faults make ns2 differ: `dns-secondary-stale` (its copy of
+ * the zone was never refreshed and still has the app host's old address) and `dns-secondary-missing`.
  */
 export function dnsRecordsFor(hosts: DnsHosts, faults: readonly FaultId[] = [], ip = '127.0.0.1', ns: Nameserver = 'ns1'): Map<string, string[]> {
   const m = new Map<string, string[]>();
   const staleApp = ns === 'ns2' && has(faults, 'dns-secondary-stale');
   m.set(hosts.app.toLowerCase(), [has(faults, 'dns-wrong-a') || staleApp ? WRONG_A : ip]);
   if (!has(faults, 'dns-missing-auth')) m.set(hosts.auth.toLowerCase(), [ip]);
-  if (!has(faults, 'dns-missing-deployer')) m.set(hosts.deployer.toLowerCase(), [ip]);
+  // dns-secondary-missing: ns2's copy of the zone lacks the deployer host (added at the primary, never transferred).
+  const missingOnNs2 = ns === 'ns2' && has(faults, 'dns-secondary-missing');
+  if (!has(faults, 'dns-missing-deployer') && !missingOnNs2) m.set(hosts.deployer.toLowerCase(), [ip]);
   return m;
 }
 
@@ -56,9 +58,9 @@ export function hasIpv6Loopback(): boolean {
  * record (a dual-stack VPS), none at all without IPv6 loopback. `dns-aaaa-dead`: the auth host's AAAA points at a
  * discard address (an old server's, a typo) while its A record is right: IPv6 clients cannot connect.
  */
-export function dnsAaaaFor(hosts: DnsHosts, faults: readonly FaultId[] = [], ip6: string | undefined = hasIpv6Loopback() ? PUBLIC_HOST_V6 : undefined): Map<string, string[]> {
+export function dnsAaaaFor(hosts: DnsHosts, faults: readonly FaultId[] = [], ip6: string | undefined = hasIpv6Loopback() ? PUBLIC_HOST_V6 : undefined, ns: Nameserver = 'ns1'): Map<string, string[]> {
   const m = new Map<string, string[]>();
-  const withA = dnsRecordsFor(hosts, faults);
+  const withA = dnsRecordsFor(hosts, faults, undefined, ns);
   const dead = has(faults, 'dns-aaaa-dead');
   for (const name of withA.keys()) {
     if (dead && name === hosts.auth.toLowerCase()) m.set(name, [DEAD_AAAA]);
@@ -114,8 +116,10 @@ export interface DnsOptions {
   records: Map<string, string[]>;
   /** What ns2 serves; default: the same records as ns1 (a secondary in sync). */
   secondaryRecords?: Map<string, string[]>;
-  /** AAAA and CAA (both nameservers serve the same). */
+  /** AAAA (ns1's) and CAA (both nameservers serve the same). */
   aaaa?: Map<string, string[]>;
+  /** ns2's AAAA; default: ns1's map (AAAA follows each server's A records: a name ns2 lacks is NXDOMAIN there). */
+  secondaryAaaa?: Map<string, string[]>;
   caa?: Map<string, CaaRecord[]>;
   log?: (line: string) => void;
 }
@@ -275,7 +279,7 @@ export async function startDns(o: DnsOptions): Promise<DnsHandle> {
   const common = { host: o.host, zone: o.zone, log: o.log, aaaa: o.aaaa, caa: o.caa };
   const started = await Promise.allSettled([
     startNameserver({ ...common, name: 'ns1', port: o.port, records: o.records }),
-    startNameserver({ ...common, name: 'ns2', port: o.secondaryPort, records: o.secondaryRecords ?? o.records }),
+    startNameserver({ ...common, name: 'ns2', port: o.secondaryPort, records: o.secondaryRecords ?? o.records, aaaa: o.secondaryAaaa ?? o.aaaa }),
   ]);
   const up = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -318,6 +322,7 @@ export function startNameservers(o: NameserversOptions): Promise<DnsHandle> {
     records: dnsRecordsFor(o.hosts, faults, o.ip, 'ns1'),
     secondaryRecords: dnsRecordsFor(o.hosts, faults, o.ip, 'ns2'),
     aaaa: dnsAaaaFor(o.hosts, faults),
+    secondaryAaaa: dnsAaaaFor(o.hosts, faults, undefined, 'ns2'),
     caa: dnsCaaFor(ZONE, faults),
     log: o.log,
   });

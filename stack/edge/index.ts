@@ -114,7 +114,7 @@ function initialRoutes(o: EdgeOptions, faults: readonly FaultId[]): RouteTable {
   });
   routes.set(o.hosts.deployer, {
     upstream: null, responseHeaders: has(faults, 'hsts-missing-deployer') ? undefined : hsts,
-    httpRedirect: has(faults, 'redirect-loop') ? 'loop' : undefined,
+    httpRedirect: has(faults, 'redirect-loop') ? 'loop' : has(faults, 'redirect-drops-query') ? 'drop-query' : undefined,
     // deployer-health-misrouted: the dashboard's catch-all router wins over the API's for /api/health.
     shadowedPath: has(faults, 'deployer-health-misrouted') ? { path: '/api/health', html: DASHBOARD_HTML } : undefined,
   });

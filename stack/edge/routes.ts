@@ -17,9 +17,10 @@ export interface Route {
   /**
    * How the plain-HTTP entrypoint's redirect is (mis)configured for this host; default the same URL over https.
    * 'drop-path': a redirectregex whose replacement forgot ${1} (every path goes to /); { host }: the wrong
-   * host in the replacement; 'loop': a 302 back to the same http:// URL (a middleware chained on the web entrypoint).
+   * host in the replacement; 'loop': a 302 back to the same http:// URL (a middleware chained on the web entrypoint);
+   * 'drop-query': a redirectregex whose pattern captures the path only (`^http://[^/]+(/[^?]*)`).
    */
-  httpRedirect?: 'drop-path' | 'loop' | { host: string };
+  httpRedirect?: 'drop-path' | 'drop-query' | 'loop' | { host: string };
   /** Another router with a higher priority answering one path of this host itself (status 200, an HTML page). */
   shadowedPath?: { path: string; html: string };
 }
@@ -98,7 +99,7 @@ export function redirectToHttps(req: IncomingMessage, res: ServerResponse, route
     return void res.end('Found');
   }
   const target = typeof how === 'object' ? how.host : name;
-  const location = `https://${target}${portPart}${how === 'drop-path' ? '/' : url}`;
+  const location = `https://${target}${portPart}${how === 'drop-path' ? '/' : how === 'drop-query' ? url.split('?')[0] : url}`;
   res.writeHead(308, { location, 'content-type': 'text/plain; charset=utf-8' });
   res.end('Permanent Redirect');
 }

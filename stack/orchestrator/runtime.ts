@@ -116,7 +116,7 @@ export class FaultSwitch {
       ns.records.clear();
       for (const [name, addrs] of records) ns.records.set(name, addrs);
       // AAAA follows the A records (a name without A, e.g. dns-missing-auth, is NXDOMAIN, not NODATA).
-      const aaaa = dnsAaaaFor(HOSTS, faults);
+      const aaaa = dnsAaaaFor(HOSTS, faults, undefined, NAMESERVERS[i]);
       ns.aaaa.clear();
       for (const [name, addrs] of aaaa) ns.aaaa.set(name, addrs);
     });

@@ -26,6 +26,22 @@ function aProblems(t: Target, h: HostRole, server: string, r: HostRecords): stri
 }
 
 /**
+ * When some servers gave the right A records and others did not (a wrong address, none, NXDOMAIN): one line saying
+ * so, first, with each server's answer; the per-server lines follow. Empty when all agree or all are wrong alike.
+ */
+function disagreement(h: HostRole, answers: Record<string, HostRecords | string>, wrong: Set<string>): string[] {
+  // Only servers that answered: one that timed out or refused is down, not out of sync.
+  const servers = Object.keys(answers).filter((s) => typeof answers[s] !== 'string' || /NXDOMAIN/.test(answers[s] as string));
+  const right = servers.filter((s) => !wrong.has(s));
+  if (!right.length || right.length === servers.length) return [];
+  const said = (s: string) => {
+    const r = answers[s]!;
+    return typeof r === 'string' ? 'NXDOMAIN' : r.a.map((x) => x.address).sort().join(', ') || 'no A record';
+  };
+  return [`${h.host}: the DNS servers disagree on its A records: ${servers.map((s) => `${s} → ${said(s)}`).join('; ')}`];
+}
+
+/**
  * AAAA is optional, but an AAAA that exists is where IPv6 clients go first: it must be an address they can reach
  * and something must accept connections on the HTTPS port there (TLS on it is judged by tls.spec.ts).
  */
@@ -66,20 +82,25 @@ test.describe('DNS', () => {
       const problems: string[] = [];
       const answers: Record<string, HostRecords | string> = {};
       const tried = new Map<string, Promise<string | undefined>>();
+      const wrongA = new Set<string>();
       for (const server of t.dnsServers) {
         await test.step(`ask ${server} for ${h!.host} A and AAAA`, async () => {
           try {
             const r = await resolveHost(h!.host, server, DNS_TIMEOUT_MS);
             answers[server] = r;
-            problems.push(...aProblems(t, h!, server, r), ...await aaaaProblems(h!, server, r, tried));
+            const a = aProblems(t, h!, server, r);
+            if (a.length) wrongA.add(server);
+            problems.push(...a, ...await aaaaProblems(h!, server, r, tried));
             const ttls = [...r.a, ...r.aaaa].map((x) => x.ttl);
             note(info, 'ttl', `${h!.host} via ${server}: A ${r.a.map((x) => x.address).join(', ') || 'none'}, AAAA ${r.aaaa.map((x) => x.address).join(', ') || 'none'}, TTL ${ttls.length ? Math.min(...ttls) : '-'} s`);
           } catch (e) {
             answers[server] = (e as Error).message;
+            wrongA.add(server);
             problems.push((e as DnsError).message); // "cannot resolve <host> via <server>: NXDOMAIN"
           }
         });
       }
+      problems.unshift(...disagreement(h!, answers, wrongA));
       await attachJson(info, `dns-${h!.host}.json`, { host: h!.host, expected: t.expectedIps, answers });
       if (!t.expectedIps.length) warn(`EXPECTED_IPS not set: ${h!.host} was only checked to resolve, not to point at the server`);
       await expectNone(`${h!.host} resolves on every DNS server to addresses that reach the server`, problems);
