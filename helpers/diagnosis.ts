@@ -97,8 +97,9 @@ export const RULES: DiagnosisRule[] = [
     id: 'dns-servers-disagree',
     category: 'DNS',
     match: [/\bDNS servers disagree\b/i],
-    cause: "The domain's nameservers give different answers for the host: one serves an out-of-date copy of the zone (a secondary whose zone transfer stopped, or a record changed at one provider only), so a visitor's result depends on which nameserver their resolver asks.",
-    fix: 'Compare the zone on each nameserver (dig @<ns> <host> A); make the secondary transfer it again (raise the SOA serial, check NOTIFY/AXFR) or correct the record at the other provider, then wait out the TTL.',
+    // Two causes fit; which is likelier depends on what DNS_SERVERS names (public resolvers by default, or the domain's nameservers).
+    cause: "The DNS servers asked give different answers for the host, so a visitor's result depends on which one their resolver reaches. Public resolvers (the default DNS_SERVERS): one still caches the answer from before a recent change, until its TTL runs out. The domain's nameservers: one serves an out-of-date copy of the zone (a secondary whose zone transfer stopped, or a record changed at one provider only).",
+    fix: 'If the record changed within its TTL, wait that out and re-run. If it persists, ask each nameserver (dig @<ns> <host> A) and make the stale one transfer the zone again (raise the SOA serial, check NOTIFY/AXFR) or correct the record at the other provider.',
   },
   {
     id: 'dns-wrong-a',
