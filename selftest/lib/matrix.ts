@@ -162,6 +162,8 @@ export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 4
     const env = { STACK_SIGNIN_RATE_LIMIT: 'off', BUDGET_LIST_REFRESH_MS: '4000' };
     const run = await runSuite({ faults: row.faults, projects: row.projects, testList, extraArgs, timeoutMs, env, expectFail: row.mustFail });
     const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
+    // Nothing ran (a global set-up that failed, a stack that did not start): the run's own last words say why.
+    if (!run.outcomes.length) problems.unshift(`no test ran (exit ${run.code}): ${run.verdictLine || '(no VERDICT line)'}\n${run.stdout.slice(-1500)}`);
     return { row, run, problems, observed };
   } catch (e) {
     return { row, error: (e as Error).message, problems: [`run failed: ${firstLine((e as Error).message, 600)}`], observed: [] };
@@ -199,7 +201,7 @@ export function formatTable(results: RowResult[]): string {
     lines.push(`    run: ${r.row.projects.map((p) => `--project ${p}`).join(' ')}${r.row.mustFail.length ? ' (the judged tests only)' : ''}`);
     for (const e of r.row.mustFail) lines.push(`    expect fail: ${e.title.source}${e.message ? `  /${e.message.source}/` : ''}`);
     for (const o of r.observed) lines.push(`    observed:    ${o}`);
-    for (const p of r.problems) lines.push(`    PROBLEM:     ${p.slice(0, 500)}`);
+    for (const p of r.problems) lines.push(`    PROBLEM:     ${p.slice(0, p.startsWith('no test ran') ? 2000 : 500)}`);
   }
   // Summary: one line per run.
   const rowsOut = results.map((r) => {
