@@ -153,7 +153,9 @@ export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 4
   try {
     // One worker unless the row says otherwise: a row runs a handful of judged tests, one worker per project is all
     // they need, and a second Chromium per run only competes with the other rows' for the same two cores.
-    const extraArgs = [`--workers=${row.workers ?? 1}`, ...(row.noDeps ? ['--no-deps'] : [])];
+    // No traces: a row judges outcomes, messages and hints, never a trace, and recording every action's DOM costs a
+    // browser row about a second of CPU (~5 %). The healthy run, and the report self-tests, keep them as CI does.
+    const extraArgs = ['--trace=off', `--workers=${row.workers ?? 1}`, ...(row.noDeps ? ['--no-deps'] : [])];
     const testList = testListFor(row, listed);
     // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits, and a list check
     // gives the stand-in's list (it shows a change at once) 4 s instead of the real app's late refetch's 15 s before
