@@ -1,19 +1,21 @@
 // The fault matrix: proves the suite catches what it claims. For every fault of stack/faults.ts the rows of
 // selftest/fault-matrix.ts run the suite on a stack with that fault on and require the named checks to fail with a
 // message naming the problem while unrelated checks pass; a healthy stack must pass every project (incl.
-// disruptive) without a retry; and every test of the suite must be expected to fail by some row. The flake hunt (healthy
-// runs repeated, on 1, 2 and 4 workers) is `npm run selftest:healthy` (selftest/healthy-runs.ts): too dear for every CI run.
+// disruptive) without a retry; and every test of the suite must be expected to fail by some row. The healthy run and
+// the `sharedStack` rows share one stack, signed in once by the healthy run (selftest/lib/matrix.ts runSharedRows).
+// The flake hunt (healthy runs repeated, on 1, 2 and 4 workers) is `npm run selftest:healthy`
+// (selftest/healthy-runs.ts): too dear for every CI run.
 //
 // GBV_MATRIX_CONCURRENCY (default 2): suite runs at once. GBV_MATRIX_ONLY: comma list of row-name fragments
 // (development; skips the healthy run and the coverage of faults not selected). GBV_HEALTHY_REPEAT (default 1):
 // --repeat-each of the healthy run.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FAULT_IDS } from '../stack/faults.ts';
+import { FAULT_IDS, isRuntimeFault } from '../stack/faults.ts';
 import { RULES } from '../helpers/diagnosis.ts';
 import { faultRows, HINTS_OFF_STACK, NOT_FAULT_GUARDED, type MatrixRow } from './fault-matrix.ts';
-import { formatTable, judgeHealthy, pool, runRow, type RowResult } from './lib/matrix.ts';
-import { ALL_PROJECTS, listSuite, runSuite } from './lib/run-suite.ts';
+import { formatTable, pool, runRow, runSharedRows, type RowResult } from './lib/matrix.ts';
+import { listSuite } from './lib/run-suite.ts';
 
 const ONLY = (process.env.GBV_MATRIX_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const CONCURRENCY = Math.max(1, Number(process.env.GBV_MATRIX_CONCURRENCY ?? 2) || 2);
@@ -35,6 +37,10 @@ test('fault matrix: table and coverage', async (t) => {
       for (const e of r.mustWarn ?? []) assert.ok(e.message, `${r.name}: warning ${e.title} has no message pattern`);
       for (const e of r.mustFail) assert.ok(e.message && e.message.source !== '(?:)', `${r.name}: ${e.title} has no message pattern`);
       for (const f of r.faults) assert.ok((FAULT_IDS as readonly string[]).includes(f), `${r.name}: unknown fault ${f}`);
+      if (r.sharedStack) {
+        for (const f of r.faults) assert.ok(isRuntimeFault(f), `${r.name}: runs on the shared stack, but ${f} cannot switch while a stack runs`);
+        assert.ok(!r.noDeps && !r.projects.includes('disruptive'), `${r.name}: a shared-stack row runs after the shared sign-ins and never redeploys`);
+      }
     }
   });
 
@@ -78,30 +84,21 @@ test('fault matrix: table and coverage', async (t) => {
 
   const selected = ONLY.length ? rows.filter((r) => ONLY.some((o) => r.name.includes(o))) : rows;
   const started = Date.now();
-  type Job = { kind: 'healthy' } | { kind: 'row'; row: MatrixRow };
-  // Longest first, so the pool ends evenly: the healthy run (every project, twice), then rows with browser
-  // journeys (the redeploy and sign-in rows), then the API-level rows.
+  type Job = { kind: 'row'; row: MatrixRow } | { kind: 'shared'; rows: MatrixRow[]; healthy: boolean };
+  // Longest first, so the pool ends evenly: the shared stack (the healthy run of every project, then the shared
+  // rows one after another), then rows with browser journeys (the redeploy and sign-in rows), then the API-level rows.
   const weight = (r: MatrixRow) => (r.projects.some((p) => p === 'crud' || p === 'disruptive') ? 3 : r.projects.includes('auth') ? 2 : 1);
+  const shared = selected.filter((r) => r.sharedStack);
+  const healthy = !ONLY.length;
   const jobs: Job[] = [
-    ...(ONLY.length ? [] : [{ kind: 'healthy' as const }]),
-    ...[...selected].sort((a, b) => weight(b) - weight(a)).map((row) => ({ kind: 'row' as const, row })),
+    ...(shared.length || healthy ? [{ kind: 'shared' as const, rows: shared, healthy }] : []),
+    ...selected.filter((r) => !r.sharedStack).sort((a, b) => weight(b) - weight(a)).map((row) => ({ kind: 'row' as const, row })),
   ];
-  const results = await pool(jobs, CONCURRENCY, async (j): Promise<RowResult> => {
-    if (j.kind === 'row') return runRow(j.row, listed);
-    const row: MatrixRow = { name: `healthy ×${HEALTHY_REPEAT}`, faults: [], projects: ALL_PROJECTS, mustFail: [], mustPass: [] };
-    try {
-      // Every test (sign-ins, redeploys included) on one healthy stack, HEALTHY_REPEAT times, with retries off, so a
-      // pass that needed a second try cannot hide. Two workers spread over every project, disruptive ones included
-      // (a disruptive run on its own is serial): the checks must hold beside a redeploy too.
-      const run = await runSuite({ projects: ALL_PROJECTS, extraArgs: ['--workers=2', `--repeat-each=${HEALTHY_REPEAT}`], timeoutMs: 600_000 });
-      const passed = run.outcomes.filter((o) => o.result === 'passed').length;
-      return { row, run, observed: [`${passed}/${run.outcomes.length} passed (each test ${HEALTHY_REPEAT}×)`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED, run.verdictLine, listed, HEALTHY_REPEAT) };
-    } catch (e) {
-      return { row, problems: [`run failed: ${(e as Error).message.slice(0, 600)}`], observed: [] };
-    }
-  });
+  const results = (await pool(jobs, CONCURRENCY, async (j): Promise<RowResult[]> => (
+    j.kind === 'shared' ? runSharedRows(j.rows, listed, j.healthy ? HEALTHY_REPEAT : undefined) : [await runRow(j.row, listed)]
+  ))).flat();
   console.log(formatTable(results));
-  console.log(`\nfault matrix: ${results.length} suite runs (${CONCURRENCY} at a time) in ${Math.round((Date.now() - started) / 1000)} s`);
+  console.log(`\nfault matrix: ${results.length} rows on ${jobs.length} stacks (${CONCURRENCY} jobs at a time, the ${shared.length} shared-stack rows one job) in ${Math.round((Date.now() - started) / 1000)} s`);
 
   for (const r of results) {
     await t.test(`${r.row.faults.length ? r.row.faults.join(' + ') : r.row.name}`, () => {

@@ -26,6 +26,12 @@ export interface MatrixRow {
   workers?: number;
   /** `--no-deps`: the judged tests run even though the setup's sign-ins fail (checks that need no saved session). */
   noDeps?: boolean;
+  /**
+   * Runs on the matrix's shared stack, signed in once (selftest/lib/matrix.ts runSharedRows): the row's faults are
+   * switched on for its run and off after it, so every one must be in RUNTIME_FAULTS, and nothing of the row may
+   * need a sign-in made with its faults on.
+   */
+  sharedStack?: boolean;
   /** Tests that MUST fail (status "unexpected"), each matching its message. */
   mustFail: Expectation[];
   /** Unrelated checks that must still pass in the same run. */
@@ -176,6 +182,7 @@ export const faultRows: MatrixRow[] = [
   },
   {
     name: 'dns-wrong-a+issuer-mismatch+cert-default-deployer+http-port-closed',
+    sharedStack: true,
     faults: ['dns-wrong-a', 'issuer-mismatch', 'cert-default-deployer', 'http-port-closed'],
     projects: ['infra'],
     note: 'app host address vs. auth discovery vs. the deployer certificate vs. the plain-HTTP entrypoint',
@@ -195,6 +202,7 @@ export const faultRows: MatrixRow[] = [
   },
   {
     name: 'app-health-failing+login-v1+no-https-redirect+dns-secondary-missing',
+    sharedStack: true,
     faults: ['app-health-failing', 'login-v1', 'no-https-redirect', 'dns-secondary-missing'],
     projects: ['infra'],
     note: "the app home page vs. the login UI the authorize endpoint sends to vs. plain HTTP on port 80 vs. the deployer host on the second nameserver",
@@ -394,6 +402,7 @@ export const faultRows: MatrixRow[] = [
   // ---- product management, authorization and attacks: a second way to break each promise (attacks) ----------------
   {
     name: 'list-skips-newest+origin-check-prefix',
+    sharedStack: true,
     faults: ['list-skips-newest', 'origin-check-prefix'],
     projects: ['setup', 'crud', 'auth'],
     // One worker: the list must skip one of *our* bots, so nobody else may create a newer one meanwhile.
@@ -421,6 +430,7 @@ export const faultRows: MatrixRow[] = [
   },
   {
     name: 'list-keeps-deleted+admin-check-create-only',
+    sharedStack: true,
     faults: ['list-keeps-deleted', 'admin-check-create-only'],
     projects: ['setup', 'crud'],
     note: 'the products page after a delete (the API forgets the bot) vs. the admin check on update and delete',
@@ -433,6 +443,7 @@ export const faultRows: MatrixRow[] = [
   },
   {
     name: 'create-wrong-type',
+    sharedStack: true,
     faults: ['create-wrong-type'],
     projects: ['setup', 'crud'],
     note: 'blame by inference: a bot stored with the wrong type must not read as an authorization breach (the anonymous and non-admin checks compare their own before/after reads)',
@@ -470,6 +481,7 @@ export const faultRows: MatrixRow[] = [
   },
   {
     name: 'update-wrong-field+anon-list-answers',
+    sharedStack: true,
     faults: ['update-wrong-field', 'anon-list-answers'],
     projects: ['setup', 'crud'],
     note: 'an update landing in the wrong column vs. one read procedure open to anonymous callers',
@@ -482,6 +494,7 @@ export const faultRows: MatrixRow[] = [
   },
   {
     name: 'update-not-saved+no-csrf-check',
+    sharedStack: true,
     faults: ['update-not-saved', 'no-csrf-check'],
     projects: ['setup', 'crud', 'auth'],
     note: 'an update that is answered but not stored vs. no Origin check on oRPC (a warning while the cookie is SameSite=Lax, as on today\'s real app)',

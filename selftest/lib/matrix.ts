@@ -2,7 +2,9 @@
 // expectations; a pool keeps a fixed number of runs going at once.
 import { RULES } from '../../helpers/diagnosis.ts';
 import type { Expectation, MatrixRow } from '../fault-matrix.ts';
-import { runSuite, type Outcome, type SuiteRun } from './run-suite.ts';
+import { startStack, type StackHandle } from '../../stack/index.ts';
+import { NOT_FAULT_GUARDED } from '../fault-matrix.ts';
+import { ALL_PROJECTS, runSuite, type Outcome, type SuiteRun } from './run-suite.ts';
 
 export interface RowResult {
   row: MatrixRow;
@@ -149,26 +151,111 @@ export function testListFor(row: MatrixRow, listed: ListedTest[]): string[] {
     .map((l) => `[${l.project}] › ${l.title}`);
 }
 
+// Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits, and a list check gives
+// the stand-in's list (it shows a change at once) 4 s instead of the real app's late refetch's 15 s before it fails.
+// The healthy runs keep both, as against the real app. Expected failures keep their worker
+// (helpers/report/matrix-mark.ts).
+const ROW_ENV = { STACK_SIGNIN_RATE_LIMIT: 'off', BUDGET_LIST_REFRESH_MS: '4000' };
+
+// One worker unless the row says otherwise: a row runs a handful of judged tests, one worker per project is all they
+// need, and a second Chromium per run only competes with the other rows' for the same two cores. No traces: a row
+// judges outcomes, messages and hints, never a trace, and recording every action's DOM costs a browser row about a
+// second of CPU (~5 %). The healthy run, and the report self-tests, keep them as CI does.
+function rowArgs(row: MatrixRow, noDeps: boolean): string[] {
+  return ['--trace=off', `--workers=${row.workers ?? 1}`, ...(noDeps ? ['--no-deps'] : [])];
+}
+
+function judged(row: MatrixRow, run: SuiteRun): RowResult {
+  const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
+  // Nothing ran (a global set-up that failed, a stack that did not start): the run's own last words say why.
+  if (!run.outcomes.length) problems.unshift(`no test ran (exit ${run.code}): ${run.verdictLine || '(no VERDICT line)'}\n${run.stdout.slice(-1500)}`);
+  return { row, run, problems, observed };
+}
+
+function runFailed(row: MatrixRow, e: unknown): RowResult {
+  return { row, error: (e as Error).message, problems: [`run failed: ${firstLine((e as Error).message, 600)}`], observed: [] };
+}
+
+/** A row on a stack of its own, started by the run's global set-up with the row's faults. */
 export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 420_000): Promise<RowResult> {
   try {
-    // One worker unless the row says otherwise: a row runs a handful of judged tests, one worker per project is all
-    // they need, and a second Chromium per run only competes with the other rows' for the same two cores.
-    // No traces: a row judges outcomes, messages and hints, never a trace, and recording every action's DOM costs a
-    // browser row about a second of CPU (~5 %). The healthy run, and the report self-tests, keep them as CI does.
-    const extraArgs = ['--trace=off', `--workers=${row.workers ?? 1}`, ...(row.noDeps ? ['--no-deps'] : [])];
-    const testList = testListFor(row, listed);
-    // Fault runs prove detection, not pacing: without the sign-in rate limit they skip its waits, and a list check
-    // gives the stand-in's list (it shows a change at once) 4 s instead of the real app's late refetch's 15 s before
-    // it fails. The healthy runs keep both, as against the real app. Expected failures keep their worker
-    // (helpers/report/matrix-mark.ts).
-    const env = { STACK_SIGNIN_RATE_LIMIT: 'off', BUDGET_LIST_REFRESH_MS: '4000' };
-    const run = await runSuite({ faults: row.faults, projects: row.projects, testList, extraArgs, timeoutMs, env, expectFail: row.mustFail });
-    const { problems, observed } = judgeRow(row, run.outcomes, run.verdictLine);
-    // Nothing ran (a global set-up that failed, a stack that did not start): the run's own last words say why.
-    if (!run.outcomes.length) problems.unshift(`no test ran (exit ${run.code}): ${run.verdictLine || '(no VERDICT line)'}\n${run.stdout.slice(-1500)}`);
-    return { row, run, problems, observed };
+    const run = await runSuite({
+      faults: row.faults, projects: row.projects, testList: testListFor(row, listed), extraArgs: rowArgs(row, !!row.noDeps),
+      timeoutMs, env: ROW_ENV, expectFail: row.mustFail,
+    });
+    return judged(row, run);
   } catch (e) {
-    return { row, error: (e as Error).message, problems: [`run failed: ${firstLine((e as Error).message, 600)}`], observed: [] };
+    return runFailed(row, e);
+  }
+}
+
+/**
+ * A healthy run of every project (sign-ins, redeploys, rollback included) on `target`, `repeat` times each, retries
+ * off, so a pass that needed a second try cannot hide. Two workers spread over every project, disruptive ones
+ * included (a disruptive run on its own is serial): the checks must hold beside a redeploy too.
+ */
+export async function runHealthy(listed: ListedTest[], target: Record<string, string>, repeat: number): Promise<RowResult> {
+  const row: MatrixRow = { name: `healthy ×${repeat}`, faults: [], projects: ALL_PROJECTS, mustFail: [], mustPass: [] };
+  try {
+    const run = await runSuite({ target, projects: ALL_PROJECTS, extraArgs: ['--workers=2', `--repeat-each=${repeat}`], timeoutMs: 600_000 });
+    const passed = run.outcomes.filter((o) => o.result === 'passed').length;
+    return { row, run, observed: [`${passed}/${run.outcomes.length} passed (each test ${repeat}×)`], problems: judgeHealthy(run.outcomes, NOT_FAULT_GUARDED, run.verdictLine, listed, repeat) };
+  } catch (e) {
+    return runFailed(row, e);
+  }
+}
+
+/**
+ * The `sharedStack` rows, one after another on one stack signed in once: each row's faults are switched on for its
+ * run (--no-deps, the saved sign-ins) and off after it, so a row costs a Playwright run instead of a stack start and
+ * two browser sign-ins. Their order is the list's; every check is order-free, and each row judges only what its own
+ * run observed. With `healthyRepeat`, the healthy run of every project goes first on the same stack (as production,
+ * the sign-in rate limit stays on) and its setup's sign-ins are the rows' ones; its result comes first.
+ */
+export async function runSharedRows(rows: MatrixRow[], listed: ListedTest[], healthyRepeat?: number, timeoutMs = 420_000): Promise<RowResult[]> {
+  let stack: StackHandle | undefined;
+  const out: RowResult[] = [];
+  try {
+    stack = await startStack({ signInRateLimit: true });
+    const healthy = healthyRepeat ? await runHealthy(listed, stack.env, healthyRepeat) : undefined;
+    if (healthy) out.push(healthy);
+    const setup = healthy?.run ?? (rows.length ? await runSuite({ target: stack.env, projects: ['setup'], extraArgs: ['--trace=off', '--workers=1'], env: ROW_ENV, timeoutMs }) : undefined);
+    const signIns = setup?.outcomes.filter((o) => o.project === 'setup') ?? [];
+    const bad = signIns.filter((o) => o.result !== 'passed');
+    const noSignIn = !signIns.length || bad.length
+      ? bad.map((o) => `${short(o.title)}: ${firstLine(o.message, 300)}`).join('; ') || setup?.verdictLine || (setup ? `exit ${setup.code}` : 'the healthy run did not run')
+      : '';
+    let stuck = noSignIn && `the shared stack's sign-ins failed: ${noSignIn}`;
+    for (const row of rows) {
+      if (stuck) {
+        out.push({ row, problems: [`not run: ${stuck}`], observed: [] });
+        continue;
+      }
+      out.push(await runOnShared(row, stack, listed, timeoutMs));
+      // Off again whatever happened: the next row must start from a healthy deployment, or not at all.
+      const off = await Promise.allSettled(row.faults.map((f) => stack!.setFault(f, false)));
+      const why = off.flatMap((r) => (r.status === 'rejected' ? [firstLine((r.reason as Error).message)] : []));
+      if (why.length) stuck = `the shared stack kept faults of row ${row.name} on (${why.join('; ')})`;
+    }
+    return out;
+  } catch (e) {
+    return [...out, ...rows.filter((r) => !out.some((o) => o.row === r)).map((row) => runFailed(row, e))];
+  } finally {
+    await stack?.stop();
+  }
+}
+
+async function runOnShared(row: MatrixRow, stack: StackHandle, listed: ListedTest[], timeoutMs: number): Promise<RowResult> {
+  try {
+    for (const f of row.faults) await stack.setFault(f, true);
+    const run = await runSuite({
+      target: stack.env, projects: row.projects.filter((p) => p !== 'setup'),
+      testList: testListFor(row, listed).filter((t) => !t.startsWith('[setup]')), extraArgs: rowArgs(row, true),
+      timeoutMs, env: ROW_ENV, expectFail: row.mustFail,
+    });
+    return judged(row, run);
+  } catch (e) {
+    return runFailed(row, e);
   }
 }
 
@@ -200,7 +287,8 @@ export function formatTable(results: RowResult[]): string {
     const secs = r.run ? ` (${Math.round(r.run.durationMs / 1000)} s)` : '';
     lines.push(`[${verdict}] ${r.row.faults.length ? r.row.faults.join(' + ') : '(healthy)'}${secs}`);
     if (r.run) lines.push(`    slowest:     ${slowest(r.run.outcomes)}`);
-    lines.push(`    run: ${r.row.projects.map((p) => `--project ${p}`).join(' ')}${r.row.mustFail.length ? ' (the judged tests only)' : ''}`);
+    const where = r.row.sharedStack ? ', on the shared signed-in stack' : '';
+    lines.push(`    run: ${r.row.projects.map((p) => `--project ${p}`).join(' ')}${r.row.mustFail.length ? ` (the judged tests only${where})` : ''}`);
     for (const e of r.row.mustFail) lines.push(`    expect fail: ${e.title.source}${e.message ? `  /${e.message.source}/` : ''}`);
     for (const o of r.observed) lines.push(`    observed:    ${o}`);
     for (const p of r.problems) lines.push(`    PROBLEM:     ${p.slice(0, p.startsWith('no test ran') ? 2000 : 500)}`);
