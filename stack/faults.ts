@@ -1,6 +1,19 @@
 // The fault catalogue: each fault breaks exactly one promise of the deployment, so that the suite can prove
 // it notices that breakage (the fault matrix in selftest/ runs the suite once per fault).
 
+/** The product faults (the bot list, create, update, the router's checks): the app reads each per request. */
+const PRODUCT_FAULTS = [
+  'list-skips-newest',
+  'list-omits-type',
+  'list-keeps-deleted',
+  'create-wrong-type',
+  'create-wrong-specs',
+  'update-wrong-field',
+  'update-not-saved',
+  'admin-check-create-only',
+  'anon-list-answers',
+] as const;
+
 export const FAULT_IDS = [
   'cert-expired',
   'cert-wrong-host',
@@ -77,15 +90,7 @@ export const FAULT_IDS = [
   'backup-disabled',
   'backup-retention-short',
   'backup-weekly',
-  'list-skips-newest',
-  'list-omits-type',
-  'list-keeps-deleted',
-  'create-wrong-type',
-  'create-wrong-specs',
-  'update-wrong-field',
-  'update-not-saved',
-  'admin-check-create-only',
-  'anon-list-answers',
+  ...PRODUCT_FAULTS,
   'origin-check-prefix',
   'cookie-samesite-none',
   'trusted-origin-wildcard',
@@ -707,15 +712,7 @@ export const RUNTIME_FAULTS: readonly FaultId[] = [
   'no-csrf-check',
   'origin-check-prefix',
   'session-cookie-not-persistent',
-  'list-skips-newest',
-  'list-omits-type',
-  'list-keeps-deleted',
-  'create-wrong-type',
-  'create-wrong-specs',
-  'update-wrong-field',
-  'update-not-saved',
-  'admin-check-create-only',
-  'anon-list-answers',
+  ...PRODUCT_FAULTS,
   // auth (read per request)
   'auth-healthz-failing',
   'auth-not-ready',
