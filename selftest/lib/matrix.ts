@@ -1,9 +1,8 @@
-// Running and judging fault-matrix rows: one suite run per row (own stack), checked against the row's
-// expectations; a pool keeps a fixed number of runs going at once.
+// Running and judging fault-matrix rows: one suite run per row (on a stack of its own, or on the shared one),
+// checked against the row's expectations; a pool keeps a fixed number of jobs going at once.
 import { RULES } from '../../helpers/diagnosis.ts';
-import type { Expectation, MatrixRow } from '../fault-matrix.ts';
 import { startStack, type StackHandle } from '../../stack/index.ts';
-import { NOT_FAULT_GUARDED } from '../fault-matrix.ts';
+import { NOT_FAULT_GUARDED, type Expectation, type MatrixRow } from '../fault-matrix.ts';
 import { ALL_PROJECTS, runSuite, type Outcome, type SuiteRun } from './run-suite.ts';
 
 export interface RowResult {
@@ -209,8 +208,9 @@ export async function runHealthy(listed: ListedTest[], target: Record<string, st
  * The `sharedStack` rows, one after another on one stack signed in once: each row's faults are switched on for its
  * run (--no-deps, the saved sign-ins) and off after it, so a row costs a Playwright run instead of a stack start and
  * two browser sign-ins. Their order is the list's; every check is order-free, and each row judges only what its own
- * run observed. With `healthyRepeat`, the healthy run of every project goes first on the same stack (as production,
- * the sign-in rate limit stays on) and its setup's sign-ins are the rows' ones; its result comes first.
+ * run observed. With `healthyRepeat`, the healthy run of every project goes first on the same stack and its setup's
+ * sign-ins are the rows' ones; its result comes first. The stack keeps production's sign-in rate limit, which the
+ * healthy run must cope with (the rows themselves sign in no one).
  */
 export async function runSharedRows(rows: MatrixRow[], listed: ListedTest[], healthyRepeat?: number, timeoutMs = 420_000): Promise<RowResult[]> {
   let stack: StackHandle | undefined;
