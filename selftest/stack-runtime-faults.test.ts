@@ -121,6 +121,17 @@ test('faults switch on and off while the stack runs, from the next request, surv
     await stack.setFault('http-port-closed', false);
     assert.equal((await status(agent, plain, { headers: hostHeader })).status, 308, 'http-port-closed off: the port redirects again');
     assert.equal((await status(agent, `${APP_URL}/`)).status, 200, 'the new certificate chains to the run CA');
+    // The routers' faults (a middleware, a redirect rule) switch too, and the upstreams stay where the deployer put them.
+    const authPlain = { host: stack.hosts.auth };
+    await stack.setFault('redirect-other-host', true);
+    assert.match(String((await status(agent, plain, { headers: authPlain })).headers.location), new RegExp(`^https://${stack.hosts.app}:`), 'redirect-other-host on: the auth host redirects to the app host');
+    await stack.setFault('redirect-other-host', false);
+    assert.match(String((await status(agent, plain, { headers: authPlain })).headers.location), new RegExp(`^https://${stack.hosts.auth}:`), 'redirect-other-host off: to itself again');
+    await stack.setFault('auth-missing-security-headers', true);
+    assert.equal((await status(agent, `${AUTH_URL}/ui/v2/login/loginname`)).headers['strict-transport-security'], undefined, 'auth-missing-security-headers on: no HSTS from the edge either');
+    await stack.setFault('auth-missing-security-headers', false);
+    assert.ok((await status(agent, `${AUTH_URL}/ui/v2/login/loginname`)).headers['strict-transport-security'], 'auth-missing-security-headers off: HSTS again');
+    assert.equal((await status(agent, `${AUTH_URL}/debug/healthz`)).status, 200, 'the auth route still reaches its upstream');
 
     // A redeploy starts the new instance with the live set, and the switch reaches it afterwards.
     await stack.setFault('missing-security-headers', true);

@@ -691,6 +691,13 @@ export const RUNTIME_FAULTS: readonly FaultId[] = [
   'no-https-redirect',
   'app-404-path-prefix',
   'http-port-closed',
+  'redirect-drops-path',
+  'redirect-drops-query',
+  'redirect-other-host',
+  'redirect-loop',
+  'hsts-short-max-age',
+  'hsts-missing-deployer',
+  'deployer-health-misrouted',
   // certificates (the edge swaps them; the CA issues new ones)
   'cert-expired',
   'cert-wrong-host',

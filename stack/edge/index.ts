@@ -50,8 +50,9 @@ export interface EdgeHandle {
   /** Resolves true once nothing is in flight to `upstream`, false after `timeoutMs`. */
   drain(upstream: Upstream, timeoutMs: number): Promise<boolean>;
   /**
-   * Switches the edge's own faults while it runs (no-https-redirect, app-404-path-prefix, http-port-closed):
-   * from the next request (a closed plain-HTTP port: at once, its connections cut). Certificates: setCert.
+   * Switches the edge's own faults while it runs (no-https-redirect, http-port-closed, and the routers' path
+   * prefix, headers, redirects and shadowed paths): from the next request (a closed plain-HTTP port: at once, its
+   * connections cut). Certificates: setCert; the TLS versions and weak keys stay as started.
    */
   applyFaults(faults: readonly FaultId[]): Promise<void>;
   /** Serves `id` for host `name` from the next TLS handshake; null: the default certificate. */
@@ -92,6 +93,16 @@ const DASHBOARD_HTML = '<!DOCTYPE html><html><head><title>Coolify</title></head>
 
 /** Traefik's headers middleware on the routers of Zitadel and Coolify (the app sends its own headers). */
 export const EDGE_HSTS = 'max-age=31536000; includeSubDomains';
+
+/** The routers' fault-shaped parts (prefix, headers, redirect, shadowing) as `faults` want them; the upstreams stay. */
+function applyRouteFaults(routes: RouteTable, o: EdgeOptions, faults: readonly FaultId[]): void {
+  const want = initialRoutes(o, faults);
+  for (const host of want.hosts()) {
+    const now = routes.get(host);
+    const w = want.get(host)!;
+    if (now) Object.assign(now, { pathPrefix: w.pathPrefix, responseHeaders: w.responseHeaders, httpRedirect: w.httpRedirect, shadowedPath: w.shadowedPath });
+  }
+}
 
 function appPrefixFor(o: EdgeOptions, faults: readonly FaultId[]): string | undefined {
   return has(faults, 'app-404-path-prefix') ? appPathPrefix(o.hosts.app) : undefined;
@@ -219,8 +230,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeHandle> {
     drain: (u, timeoutMs) => inFlight.drain(u, timeoutMs),
     async applyFaults(next) {
       faults = [...next];
-      const app = routes.get(o.hosts.app);
-      if (app) app.pathPrefix = appPrefixFor(o, faults);
+      applyRouteFaults(routes, o, faults);
       const close = has(faults, 'http-port-closed');
       if (close === httpClosed || closed) return;
       httpClosed = close;
