@@ -32,10 +32,33 @@ function listenOnce(host: string, port: number): Promise<number> {
   });
 }
 
-/** A port that is free on `host` (and on every address in `alsoFreeOn`) right now. */
+/** The kernel's range for the local ports of outgoing connections (ip_local_port_range). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo! > 0 && hi! >= lo!) return [lo!, hi!];
+  } catch { /* not Linux */ }
+  return [32768, 60999];
+}
+
+/**
+ * A candidate port below the ephemeral range when there is room (10000 up to it), else 0 (the kernel's pick). A
+ * port picked here is bound later by a child (Postgres, an app instance); one from the ephemeral range can be taken
+ * meanwhile as the local port of any outgoing connection on the machine (seen: Postgres "Address already in use").
+ */
+function candidatePort(): number {
+  const [lo] = ephemeralRange();
+  return lo > 11_000 ? 10_000 + Math.floor(Math.random() * (lo - 10_000)) : 0;
+}
+
+/** A port that is free on `host` (and on every address in `alsoFreeOn`) right now, outside the ephemeral range. */
 export async function freePort(host: string, alsoFreeOn: string[] = []): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await listenOnce(host, 0);
+    const port = await listenOnce(host, attempt < 40 ? candidatePort() : 0).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES') return 0; // taken: the next candidate
+      throw e;
+    });
+    if (!port) continue;
     let ok = true;
     for (const other of alsoFreeOn) {
       try {
