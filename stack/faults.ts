@@ -720,6 +720,10 @@ export const RUNTIME_FAULTS: readonly FaultId[] = [
   'origin-check-prefix',
   'session-cookie-not-persistent',
   ...PRODUCT_FAULTS,
+  // deployer (read at every deploy, rollback and auth upgrade)
+  'redeploy-noop',
+  'rollback-no-switch',
+  'auth-upgrade-no-restart',
   // auth (read per request)
   'auth-healthz-failing',
   'auth-not-ready',

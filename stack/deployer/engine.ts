@@ -88,7 +88,8 @@ export interface EngineOptions {
   edge: EdgeHandle;
   app: AppResourceOptions;
   auth: AuthResourceOptions;
-  faults: readonly FaultId[];
+  /** Read at every deploy, rollback and auth upgrade: a live set switches them while the stack runs. */
+  faults: readonly FaultId[] | ReadonlySet<FaultId>;
   healthTimeoutMs: number;
   unhealthyGraceMs: number;
   drainTimeoutMs: number;

@@ -27,7 +27,7 @@ export interface DeployerOptions {
   app: AppResourceOptions;
   auth: AuthResourceOptions;
   /** The stack's faults; the deployer's own (redeploy-noop, rollback-*, backup-*, ...) are read here. */
-  faults?: readonly FaultId[];
+  faults?: readonly FaultId[] | ReadonlySet<FaultId>;
   /** Database resources whose scheduled backups the deployer keeps (dumped for real at start). */
   databases?: DatabaseResource[];
   /** Where the dumps go; default a temporary folder removed by close(). */
@@ -70,7 +70,7 @@ export async function startDeployer(o: DeployerOptions): Promise<DeployerHandle>
   });
   const ownDir = o.databases?.length && !o.backupDir ? mkdtempSync(join(tmpdir(), 'gbv-backups-')) : undefined;
   const backups = o.databases?.length
-    ? new BackupStore({ databases: o.databases, dir: o.backupDir ?? ownDir!, faults, uuid: () => cuid(24), log, after: o.backupsAfter })
+    ? new BackupStore({ databases: o.databases, dir: o.backupDir ?? ownDir!, faults: [...faults], uuid: () => cuid(24), log, after: o.backupsAfter })
     : undefined;
   const handle = createApi({
     engine, backups, appHost: o.app.host, log,

@@ -42,7 +42,8 @@ export async function wireDeployer(run: Run, d: DeployerInputs): Promise<void> {
     auth: { uuid: secrets.authUuid, name: 'zitadel-stack', host: HOSTS.auth, supervisor: d.auth, pauseMs: d.authPauseMs },
     healthTimeoutMs: d.healthTimeoutMs,
     healthFailing: has(faults, 'deployer-health-failing'),
-    faults,
+    // The live set: the deploy engine reads redeploy-noop, rollback-no-switch and auth-upgrade-no-restart per call.
+    faults: run.live,
     databases: [
       { uuid: secrets.appDbUuid, name: 'gadgetbot-db', database: 'gadgetbot', url: d.dbUrl('gadgetbot') },
       { uuid: secrets.authDbUuid, name: 'zitadel-db', database: 'zitadel', url: d.dbUrl('zitadel') },
