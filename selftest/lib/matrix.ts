@@ -3,7 +3,7 @@
 import { RULES } from '../../helpers/diagnosis.ts';
 import { startStack, type StackHandle } from '../../stack/index.ts';
 import { NOT_FAULT_GUARDED, type Expectation, type MatrixRow } from '../fault-matrix.ts';
-import { ALL_PROJECTS, runSuite, type Outcome, type SuiteRun } from './run-suite.ts';
+import { ALL_PROJECTS, runSuite, type Outcome, type RunOptions, type SuiteRun } from './run-suite.ts';
 
 export interface RowResult {
   row: MatrixRow;
@@ -175,17 +175,19 @@ function runFailed(row: MatrixRow, e: unknown): RowResult {
   return { row, error: (e as Error).message, problems: [`run failed: ${firstLine((e as Error).message, 600)}`], observed: [] };
 }
 
-/** A row on a stack of its own, started by the run's global set-up with the row's faults. */
-export async function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 420_000): Promise<RowResult> {
+/** Runs `opts` for `row` as fault runs go (ROW_ENV, its expected failures marked) and judges it; a thrown error fails it. */
+async function runJudged(row: MatrixRow, opts: RunOptions, timeoutMs: number, before?: () => Promise<void>): Promise<RowResult> {
   try {
-    const run = await runSuite({
-      faults: row.faults, projects: row.projects, testList: testListFor(row, listed), extraArgs: rowArgs(row, !!row.noDeps),
-      timeoutMs, env: ROW_ENV, expectFail: row.mustFail,
-    });
-    return judged(row, run);
+    await before?.();
+    return judged(row, await runSuite({ ...opts, timeoutMs, env: ROW_ENV, expectFail: row.mustFail }));
   } catch (e) {
     return runFailed(row, e);
   }
+}
+
+/** A row on a stack of its own, started by the run's global set-up with the row's faults. */
+export function runRow(row: MatrixRow, listed: ListedTest[], timeoutMs = 420_000): Promise<RowResult> {
+  return runJudged(row, { faults: row.faults, projects: row.projects, testList: testListFor(row, listed), extraArgs: rowArgs(row, !!row.noDeps) }, timeoutMs);
 }
 
 /**
@@ -245,18 +247,15 @@ export async function runSharedRows(rows: MatrixRow[], listed: ListedTest[], hea
   }
 }
 
-async function runOnShared(row: MatrixRow, stack: StackHandle, listed: ListedTest[], timeoutMs: number): Promise<RowResult> {
-  try {
+/** A shared-stack row: its faults on, then its judged tests (no setup: the shared sign-ins). The caller switches them off. */
+function runOnShared(row: MatrixRow, stack: StackHandle, listed: ListedTest[], timeoutMs: number): Promise<RowResult> {
+  const opts: RunOptions = {
+    target: stack.env, projects: row.projects.filter((p) => p !== 'setup'),
+    testList: testListFor(row, listed).filter((t) => !t.startsWith('[setup]')), extraArgs: rowArgs(row, true),
+  };
+  return runJudged(row, opts, timeoutMs, async () => {
     for (const f of row.faults) await stack.setFault(f, true);
-    const run = await runSuite({
-      target: stack.env, projects: row.projects.filter((p) => p !== 'setup'),
-      testList: testListFor(row, listed).filter((t) => !t.startsWith('[setup]')), extraArgs: rowArgs(row, true),
-      timeoutMs, env: ROW_ENV, expectFail: row.mustFail,
-    });
-    return judged(row, run);
-  } catch (e) {
-    return runFailed(row, e);
-  }
+  });
 }
 
 /** Runs jobs with at most `concurrency` at once, in order of the list. */
