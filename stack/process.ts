@@ -32,13 +32,15 @@ function listenOnce(host: string, port: number): Promise<number> {
   });
 }
 
-/** The kernel's range for the local ports of outgoing connections (ip_local_port_range). */
-function ephemeralRange(): [number, number] {
+/** The low end of the kernel's range for the local ports of outgoing connections (ip_local_port_range), read once. */
+let ephemeralLow: number | undefined;
+function ephemeralStart(): number {
+  if (ephemeralLow !== undefined) return ephemeralLow;
   try {
     const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (lo! > 0 && hi! >= lo!) return [lo!, hi!];
+    if (lo! > 0 && hi! >= lo!) return (ephemeralLow = lo!);
   } catch { /* not Linux */ }
-  return [32768, 60999];
+  return (ephemeralLow = 32768);
 }
 
 /**
@@ -47,7 +49,7 @@ function ephemeralRange(): [number, number] {
  * meanwhile as the local port of any outgoing connection on the machine (seen: Postgres "Address already in use").
  */
 function candidatePort(): number {
-  const [lo] = ephemeralRange();
+  const lo = ephemeralStart();
   return lo > 11_000 ? 10_000 + Math.floor(Math.random() * (lo - 10_000)) : 0;
 }
 
