@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createServer as createNetServer } from 'node:net';
+import { freePort } from '../stack/process.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -57,16 +57,6 @@ const accounts: Record<string, { name: string; email: string; roles?: Record<str
   viewer: { name: 'Victor Viewer', email: 'gbv-viewer@apptest.test' },
 };
 
-function freePort(host: string): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createNetServer();
-    s.once('error', rej);
-    s.listen(0, host, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 async function makeTls(host: string): Promise<{ caPem: string; certPem: string; keyPem: string }> {
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);

@@ -12,7 +12,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../stack/process.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
@@ -29,16 +29,6 @@ const APP_CHECK = /App health › GET \/ answers 2xx in budget/;
 
 interface Run { child: ChildProcess; lines: string[]; exit: Promise<number | null> }
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
 
 /** Starts `bin/monitor.ts` against the stack; `on(re, fn)` fires once when a stdout line matches. */
 function startMonitor(stack: StackDetails, dir: string, args: string[], env: Record<string, string>, hooks: [RegExp, () => unknown][] = []): Run {
@@ -123,7 +113,7 @@ describe('monitor end to end (embedded deployment, real receiver, real Chromium)
   test('a fault switched on after round 1 and off once it alerted: one "down", one "up"; the 500 channel retried; the page shows both', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gbv-monitor-'));
     dirs.push(dir);
-    const port = await freePort();
+    const port = await freePort('127.0.0.1');
     let seenDown: Promise<{ status: string; overall: string }> | undefined;
     const switched: Promise<string>[] = [];
     const run = startMonitor(stack, dir, ['--every', '5s', '--rounds', '6', '--serve', String(port)], {
