@@ -495,7 +495,7 @@ test('app starts fast, healthy and faulty instances', async (t) => {
     startApp(),
     startApp([
       'app-health-failing', 'no-admin-check', 'delete-keeps-row', 'signout-keeps-session',
-      'session-cookie-not-persistent', 'missing-security-headers', 'open-redirect', 'callback-replay',
+      'session-cookie-not-persistent', 'missing-security-headers', 'open-redirect', 'callback-replay', 'cors-reflects-origin',
     ], { NODE_ENV: 'production' }), // as the orchestrator runs it (and the real container)
   ]);
   for (const [name, a] of [['healthy', app], ['faulty', faulty]] as const) {
@@ -827,8 +827,8 @@ test('faults: each breakage shows where the suite looks for it', async () => {
   assert.equal(still?.user?.email, accounts.viewer!.email);
 });
 
-test('faults no-pkce, no-csrf-check, cookie-no-secure-prefix, session-short-lived: sign-in still works, each breakage shows', async () => {
-  const f = await startApp(['no-pkce', 'no-csrf-check', 'cookie-no-secure-prefix', 'session-short-lived'], { NODE_ENV: 'production' });
+test('faults no-pkce, no-csrf-check, cookie-no-secure-prefix, session-short-lived, cors-allows-null: sign-in still works, each breakage shows', async () => {
+  const f = await startApp(['no-pkce', 'no-csrf-check', 'cookie-no-secure-prefix', 'session-short-lived', 'cors-allows-null'], { NODE_ENV: 'production' });
 
   // no-pkce: the authorize URL carries state but no PKCE challenge ...
   nextAccount = 'admin';
@@ -884,8 +884,31 @@ test('faults no-pkce, no-csrf-check, cookie-no-secure-prefix, session-short-live
   // ... while a request without a session is still refused: only the cross-site check is gone
   assert.equal((await rpc(f, 'list', {}, undefined, { origin: 'https://evil.example' })).status, 401);
 
+  // cors-allows-null: CORS with credentials for Origin null (and the app), for no one else
+  const fromNull = await rpc(f, 'list', {}, jar, { origin: 'null' });
+  assert.equal(fromNull.status, 200, fromNull.body);
+  assert.equal(fromNull.headers['access-control-allow-origin'], 'null');
+  assert.equal(fromNull.headers['access-control-allow-credentials'], 'true');
+  assert.equal(noOrigin.headers['access-control-allow-origin'], undefined, 'https://evil.example is not on the allow-list');
+
   f.proc.kill('SIGTERM');
   assert.equal(await f.exited, 0);
+});
+
+test('fault cors-reflects-origin: oRPC answers CORS with credentials for any Origin, preflights too; the healthy app sends no CORS headers', async () => {
+  const evil = { origin: 'https://evil.example' };
+  const healthy = await rpc(app, 'list', {}, undefined, evil);
+  assert.equal(healthy.headers['access-control-allow-origin'], undefined);
+  const answered = await rpc(faulty, 'list', {}, undefined, evil);
+  assert.equal(answered.status, 401, answered.body);
+  assert.equal(answered.headers['access-control-allow-origin'], 'https://evil.example');
+  assert.equal(answered.headers['access-control-allow-credentials'], 'true');
+  const preflight = await call(`${faulty.base}/api/rpc/gadgetbots/list`, {
+    method: 'OPTIONS', headers: { ...evil, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  });
+  assert.equal(preflight.status, 204, preflight.body);
+  assert.equal(preflight.headers['access-control-allow-origin'], 'https://evil.example');
+  assert.match(String(preflight.headers['access-control-allow-headers']), /content-type/);
 });
 
 test('NODE_ENV=production: Better Auth rate-limits sign-in (3 per 10 s per client IP), as the real app does', async () => {

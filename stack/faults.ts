@@ -94,6 +94,8 @@ export const FAULT_IDS = [
   'origin-check-prefix',
   'cookie-samesite-none',
   'trusted-origin-wildcard',
+  'cors-reflects-origin',
+  'cors-allows-null',
 ] as const;
 
 export type FaultId = (typeof FAULT_IDS)[number];
@@ -632,6 +634,18 @@ export const FAULTS: readonly Fault[] = [
     breaks: 'Better Auth\'s trustedOrigins has https://<app host>* (a wildcard meant for ports): https://<app host>.evil.example passes as callbackURL and Origin',
     promise: 'sign-in only returns to the app itself (no open redirect)',
   },
+  {
+    id: 'cors-reflects-origin',
+    owner: 'app',
+    breaks: 'oRPC answers CORS for any Origin: Access-Control-Allow-Origin echoes it, with Access-Control-Allow-Credentials: true (preflights too)',
+    promise: 'no other site can read the API\'s answers in the user\'s name (CORS)',
+  },
+  {
+    id: 'cors-allows-null',
+    owner: 'app',
+    breaks: 'oRPC\'s CORS allow-list holds the app and "null" (sandboxed frames, data: URLs), with credentials',
+    promise: 'no other site can read the API\'s answers in the user\'s name (CORS)',
+  },
 ];
 
 export class FaultError extends Error {
@@ -718,6 +732,8 @@ export const RUNTIME_FAULTS: readonly FaultId[] = [
   'list-snapshot',
   'no-csrf-check',
   'origin-check-prefix',
+  'cors-reflects-origin',
+  'cors-allows-null',
   'session-cookie-not-persistent',
   ...PRODUCT_FAULTS,
   // deployer (read at every deploy, rollback and auth upgrade)

@@ -198,12 +198,14 @@ interface Ctx {
   nonce: string;
   /** Cookies Better Auth refreshed while a page looked the session up (session expiry, cookie cache). */
   cookies?: string[];
+  /** CORS headers of the answer (only the CORS faults set any: the app, as the real one, sends none). */
+  cors?: Record<string, string>;
 }
 
 function finish(ctx: Ctx, status: number, headers: Record<string, string | string[]>, body: Buffer | string): void {
   const { res, req } = ctx;
   const buf = typeof body === 'string' ? Buffer.from(body) : body;
-  const all: Record<string, string | string[]> = { ...securityHeaders(ctx.nonce), ...headers };
+  const all: Record<string, string | string[]> = { ...securityHeaders(ctx.nonce), ...headers, ...ctx.cors };
   if (ctx.cookies?.length && !all['set-cookie']) all['set-cookie'] = ctx.cookies;
   all['content-length'] = String(buf.length);
   if (stopping || status === 413) all.connection = 'close';
@@ -327,8 +329,23 @@ function crossSiteWithCookies(req: IncomingMessage): boolean {
   return typeof origin === 'string' && origin !== APP_ORIGIN;
 }
 
+/**
+ * Faults `cors-reflects-origin` (any Origin echoed) and `cors-allows-null` (an allow-list of the app and "null"):
+ * CORS with credentials, so a page on an allowed origin may read the answers the user's cookie gets.
+ */
+function corsHeaders(req: IncomingMessage): Record<string, string> | undefined {
+  const origin = req.headers.origin;
+  if (typeof origin !== 'string') return undefined;
+  const allowed = FAULTS.has('cors-reflects-origin') || (FAULTS.has('cors-allows-null') && (origin === 'null' || origin === APP_ORIGIN));
+  return allowed ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' } : undefined;
+}
+
 async function rpcRoute(ctx: Ctx): Promise<void> {
   const { req, url } = ctx;
+  ctx.cors = corsHeaders(req);
+  if (req.method === 'OPTIONS' && ctx.cors) {
+    return finish(ctx, 204, { 'access-control-allow-methods': 'GET, POST', 'access-control-allow-headers': 'content-type', 'access-control-max-age': '600' }, '');
+  }
   if (crossSiteWithCookies(req)) {
     return json(ctx, 403, {
       json: { defined: false, code: 'FORBIDDEN', status: 403, message: 'Cross-site request refused' },
