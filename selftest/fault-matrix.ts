@@ -97,6 +97,7 @@ const T = {
   authorizeUrl: /security\.spec\.ts › .*the authorize URL carries state/,
   forged: /forged-callback\.spec\.ts › .*a forged or tampered callback/,
   crossSite: /security\.spec\.ts › .*a cross-site page cannot use the admin's session on the oRPC API/,
+  crossSiteRead: /security\.spec\.ts › .*a cross-site page cannot read the admin's data from the oRPC API/,
   securePrefix: /security\.spec\.ts › .*session cookies are __Secure- prefixed/,
   appHeaders: /security-headers\.spec\.ts › .*app pages are protected/,
 };
@@ -406,18 +407,21 @@ export const faultRows: MatrixRow[] = [
   {
     name: 'list-skips-newest+origin-check-prefix',
     sharedStack: true,
-    faults: ['list-skips-newest', 'origin-check-prefix'],
+    faults: ['list-skips-newest', 'origin-check-prefix', 'cors-allows-null'],
     projects: ['setup', 'crud', 'auth'],
     // One worker: the list must skip one of *our* bots, so nobody else may create a newer one meanwhile.
     workers: 1,
-    note: 'the bot list (API and page) vs. oRPC\'s Origin check (a warning: the cookie stays SameSite=Lax)',
+    note: 'the bot list (API and page) vs. oRPC\'s Origin check and a CORS allow-list holding "null" (warnings: the cookie stays SameSite=Lax)',
     mustFail: [
       { title: T.apiCrud, message: re('list does not show "[^"]+" \\((cleaning|gardening|security)\\)') },
       { title: T.uiList, message: re('the products list does not show "[^"]+"') },
     ],
-    mustWarn: [{ title: T.crossSite, message: re(`oRPC accepts cross-site Origin https://${APP}\\.evil\\.example:\\d+ .*the Origin check accepts look-alikes.*SameSite=Lax`) }],
+    mustWarn: [
+      { title: T.crossSite, message: re(`oRPC accepts cross-site Origin https://${APP}\\.evil\\.example:\\d+ .*the Origin check accepts look-alikes.*SameSite=Lax`) },
+      { title: T.crossSiteRead, message: re('^oRPC\'s CORS lets cross-site origin null \\(null, answered 403\\) read its answers with credentials .*SameSite=Lax session cookie cross-site') },
+    ],
     mustPass: [{ title: T.nonAdmin }, { title: T.apiAnon }],
-    mustNotMention: [/non-admin|without a session|kept the row|cross-site request forgery: |open redirect/i],
+    mustNotMention: [/non-admin|without a session|kept the row|cross-site request forgery: |cross-site data theft|open redirect/i],
   },
   {
     name: 'list-omits-type+trusted-origin-wildcard',
@@ -467,16 +471,17 @@ export const faultRows: MatrixRow[] = [
       { title: T.securePrefix, message: re('session_token has SameSite=None \\(expected Lax or Strict\\)') },
     ],
     mustWarn: [{ title: T.crossSite, message: re('^Chromium sent the admin\'s session cookie \\(SameSite=None\\) with a cross-site request from (http://)?127\\.0\\.0\\.1:\\d+; only oRPC\'s Origin check stopped the write') }],
-    mustPass: [{ title: T.apiAnon }, { title: T.nonAdmin }],
-    mustNotMention: [/non-admin|without a session|kept the row|open redirect|cross-site request forgery: a page/i],
+    mustPass: [{ title: T.apiAnon }, { title: T.nonAdmin }, { title: T.crossSiteRead }],
+    mustNotMention: [/non-admin|without a session|kept the row|open redirect|cross-site request forgery: a page|cross-site data theft/i],
   },
   {
     name: 'cookie-samesite-none+no-csrf-check',
-    faults: ['cookie-samesite-none', 'no-csrf-check'],
+    faults: ['cookie-samesite-none', 'no-csrf-check', 'cors-reflects-origin'],
     projects: ['setup', 'auth'],
-    note: 'both lines of defence gone: a real cross-site page writes in the admin\'s name (a failure, not a warning)',
+    note: 'every line of defence gone: a real cross-site page writes in the admin\'s name and reads the admin\'s list (failures, not warnings)',
     mustFail: [
       { title: T.crossSite, message: re('cross-site request forgery: a page on another site \\(127\\.0\\.0\\.1:\\d+\\) created "[^"]+" through the admin\'s session in Chromium') },
+      { title: T.crossSiteRead, message: re('cross-site data theft: a page on another site \\(127\\.0\\.0\\.1:\\d+\\) read the admin\'s product list in Chromium \\(the admin\'s bot was in it') },
       { title: T.securePrefix, message: re('SameSite=None') },
     ],
     mustPass: [{ title: T.adminRedirect }],
@@ -498,12 +503,15 @@ export const faultRows: MatrixRow[] = [
   {
     name: 'update-not-saved+no-csrf-check',
     sharedStack: true,
-    faults: ['update-not-saved', 'no-csrf-check'],
+    faults: ['update-not-saved', 'no-csrf-check', 'cors-reflects-origin'],
     projects: ['setup', 'crud', 'auth'],
-    note: 'an update that is answered but not stored vs. no Origin check on oRPC (a warning while the cookie is SameSite=Lax, as on today\'s real app)',
+    note: 'an update that is answered but not stored vs. no Origin check on oRPC and CORS for any origin (warnings while the cookie is SameSite=Lax, as on today\'s real app)',
     // The session cookie stays SameSite=Lax: the browser does not send it cross-site, so the missing Origin check is a
     // missing second line of defence.
-    mustWarn: [{ title: T.crossSite, message: re('^oRPC accepts cross-site Origin https://evil\\.example .*\\(no Origin check\\); browsers do not send the SameSite=Lax session cookie cross-site, so this is a missing second line of defence') }],
+    mustWarn: [
+      { title: T.crossSite, message: re('^oRPC accepts cross-site Origin https://evil\\.example .*\\(no Origin check\\); browsers do not send the SameSite=Lax session cookie cross-site, so this is a missing second line of defence') },
+      { title: T.crossSiteRead, message: re('^oRPC\'s CORS lets cross-site origin https://evil\\.example \\(other-site, answered 200\\).* read its answers with credentials .*browsers do not send the SameSite=Lax session cookie cross-site \\(the test\'s page could not read the admin\'s data: read 401 not-found\\)') },
+    ],
     mustFail: [
       { title: T.apiCrud, message: re('getById after update shows "[^"]+" \\(\\w+\\) with battery life [\\d.]+ h, expected [\\d.]+ h') },
       { title: T.uiCrudOthers, message: re('the detail page shows [\\d.]+ hours after the update') },

@@ -4,6 +4,7 @@
 import { test } from '../../fixtures/test.ts';
 import { configuredRoles, readStorageState, storageStatePath } from '../../fixtures/auth-state.ts';
 import { openRedirectPayloads, SAFE_CALLBACK, SOURCES } from '../../fixtures/attacks.ts';
+import { corsProbe, corsVerdict, crossSiteRead, type CrossSiteRead } from '../../fixtures/cors.ts';
 import { attackerSite, crossSiteVerdict, crossSiteWrites, originCheck, sessionSameSite, type CrossSiteAttempt } from '../../fixtures/cross-site.ts';
 import { recordedJourneys, type CookieFacts, type RecordedAuthorize } from '../../fixtures/journey.ts';
 import { expectNone } from '../../fixtures/observed.ts';
@@ -165,6 +166,36 @@ test.describe('sign-in hardening', () => {
       // Nothing was written: judge both lines of defence; a missing one is a warning, not a failure.
       const verdict = crossSiteVerdict(origins, attempts, sameSite, pageHost);
       await expectNone('no origin an attacker controls gets the admin\'s session through', verdict.fail);
+      if (verdict.warning) warn(verdict.warning);
+    });
+
+  test('a cross-site page cannot read the admin\'s data from the oRPC API (CORS; real Chromium; the CORS headers reported)',
+    async ({ browser, target, bots }) => {
+      await label({ epic: EPIC.auth, feature: 'Security', story: 'no cross-site reads (CORS)', severity: 'critical' });
+      const state = readStorageState('admin', target);
+      await expectNone('the setup project saved an admin session', state ? [] : ['no saved admin session: run the setup project']);
+      // A bot of the admin's in the list: a page that reads it has read the admin's data, not an empty answer.
+      const bot = await test.step('the admin has a bot for the page to find', () => bots.create('cleaning'));
+      const probe = await test.step('the CORS headers of oRPC\'s answers to each look-alike origin, with the admin cookie', () => corsProbe(target, state!.cookies));
+      test.info().annotations.push({ type: 'CORS per origin', description: probe.seen.join(', ') });
+      if (probe.wildcard.length) test.info().annotations.push({ type: 'CORS', description: `Access-Control-Allow-Origin: * (to ${probe.wildcard.join(', ')}): readable only without cookies` });
+
+      const listUrl = `${target.appUrl}/api/rpc/gadgetbots/list`;
+      const site = await attackerSite(`${target.appUrl}/api/rpc/gadgetbots/create`, listUrl);
+      const context = await browser.newContext({ storageState: storageStatePath('admin', target) });
+      let read: CrossSiteRead;
+      let sameSite: string | undefined;
+      try {
+        sameSite = await sessionSameSite(context, target.appUrl);
+        read = await test.step(`a page on ${site.origin} reads oRPC list with credentials in Chromium`, () => crossSiteRead(context, site, listUrl, bot.name));
+      } finally {
+        await context.close();
+        await site.close();
+      }
+      const pageHost = new URL(site.origin).host;
+      test.info().annotations.push({ type: 'cross-site read', description: `cookie ${read.cookieSent ? 'sent' : `not sent${read.blocked.length ? ` (blocked: ${read.blocked.join(', ')})` : ''}`}; the page: ${read.outcome}` });
+      const verdict = corsVerdict(probe, read, sameSite, pageHost);
+      await expectNone('no other site can read the admin\'s data', verdict.fail);
       if (verdict.warning) warn(verdict.warning);
     });
 
