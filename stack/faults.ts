@@ -8,8 +8,10 @@ const PRODUCT_FAULTS = [
   'list-keeps-deleted',
   'create-wrong-type',
   'create-wrong-specs',
+  'create-takes-specs',
   'update-wrong-field',
   'update-not-saved',
+  'update-writes-any-field',
   'admin-check-create-only',
   'anon-list-answers',
 ] as const;
@@ -593,6 +595,12 @@ export const FAULTS: readonly Fault[] = [
     promise: 'a GadgetBot is created with the type asked for and that type\'s specs',
   },
   {
+    id: 'create-takes-specs',
+    owner: 'app',
+    breaks: 'create takes battery life and load capacity from the caller\'s input when it sends them, instead of the type\'s specs',
+    promise: 'a GadgetBot is created with the type asked for and that type\'s specs',
+  },
+  {
     id: 'update-wrong-field',
     owner: 'app',
     breaks: 'update writes the new battery life into max_load_capacity',
@@ -602,6 +610,12 @@ export const FAULTS: readonly Fault[] = [
     id: 'update-not-saved',
     owner: 'app',
     breaks: 'update answers the bot with the new battery life but stores nothing',
+    promise: 'an update changes battery life, and nothing else',
+  },
+  {
+    id: 'update-writes-any-field',
+    owner: 'app',
+    breaks: 'update writes every field the caller sends (name, type, status, load capacity), not only battery life',
     promise: 'an update changes battery life, and nothing else',
   },
   {

@@ -54,6 +54,11 @@ function toModel(r: Row): GadgetBot {
   return bot;
 }
 
+/** The finite numbers among `keys` of what a caller sent. */
+function numbersOf(input: Record<string, unknown>, keys: string[]): Record<string, number> {
+  return Object.fromEntries(keys.flatMap((k) => (typeof input[k] === 'number' && Number.isFinite(input[k]) ? [[k, input[k]]] : [])));
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class GadgetBots {
@@ -91,12 +96,15 @@ export class GadgetBots {
     return r.rows[0] ? toModel(r.rows[0]) : null;
   }
 
-  async create(input: { name: string; type: BotType }): Promise<GadgetBot> {
+  /** `input` is what the caller sent, unknown keys included: only name and type count (fault `create-takes-specs` aside). */
+  async create(input: { name: string; type: BotType } & Record<string, unknown>): Promise<GadgetBot> {
     // Fault `create-wrong-type`: the type falls back to the first one; `create-wrong-specs`: the specs are looked
     // up one type off (the type is right, its hours and kilograms are another type's).
     const type: BotType = this.faults.has('create-wrong-type') ? BOT_TYPES[0] : input.type;
     const specsOf = this.faults.has('create-wrong-specs') ? BOT_TYPES[(BOT_TYPES.indexOf(type) + BOT_TYPES.length - 1) % BOT_TYPES.length]! : type;
-    const s = { ...BOT_SPECS[specsOf], type };
+    // Fault `create-takes-specs`: the caller's own numbers override the type's specs (a spread of the input).
+    const taken = this.faults.has('create-takes-specs') ? numbersOf(input, ['batteryLife', 'maxLoadCapacity']) : {};
+    const s = { ...BOT_SPECS[specsOf], type, ...taken };
     const r = await this.pool.query<Row>(
       `INSERT INTO gadgetbots (name, type, description, battery_life, max_load_capacity, features, image_url)
        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
@@ -105,8 +113,10 @@ export class GadgetBots {
     return toModel(r.rows[0]!);
   }
 
-  async update(id: string, data: { batteryLife?: number }): Promise<GadgetBot | null> {
+  /** `data` is what the caller sent, unknown keys included: only battery life counts (fault `update-writes-any-field` aside). */
+  async update(id: string, data: { batteryLife?: number } & Record<string, unknown>): Promise<GadgetBot | null> {
     if (!UUID.test(id)) return null;
+    if (this.faults.has('update-writes-any-field')) return this.updateAnyField(id, data);
     if (this.faults.has('update-not-saved')) {
       // Fault: the answer shows the change, the database never gets it.
       const now = await this.findById(id);
@@ -118,6 +128,17 @@ export class GadgetBots {
       `UPDATE gadgetbots SET ${column} = COALESCE($2, ${column}), updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, data.batteryLife ?? null],
+    );
+    return r.rows[0] ? toModel(r.rows[0]) : null;
+  }
+
+  /** Fault `update-writes-any-field`: every column the caller names is written (a spread of the input into the row). */
+  private async updateAnyField(id: string, data: Record<string, unknown>): Promise<GadgetBot | null> {
+    const columns: Record<string, string> = { name: 'name', type: 'type', status: 'status', batteryLife: 'battery_life', maxLoadCapacity: 'max_load_capacity' };
+    const set = Object.keys(columns).filter((k) => data[k] !== undefined);
+    const r = await this.pool.query<Row>(
+      `UPDATE gadgetbots SET ${set.map((k, i) => `${columns[k]} = $${i + 2}, `).join('')}updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, ...set.map((k) => data[k])],
     );
     return r.rows[0] ? toModel(r.rows[0]) : null;
   }
@@ -170,9 +191,11 @@ export function createRouter(bots: GadgetBots, faults: ReadonlySet<string>) {
       new: signedIn.handler(() => ({ template: { name: '', type: undefined as BotType | undefined }, specs: BOT_SPECS })),
       list: lister.input(z.object({})).handler(() => bots.list()),
       getById: signedIn.input(idInput).handler(async ({ input }) => (await bots.findById(input.id)) ?? Promise.reject(notFound(input.id))),
+      // Loose objects: unknown keys reach the handlers, which ignore them (as the real app's schemas drop them),
+      // so that the faults above can take them instead.
       create: admin
         .input(
-          z.object({
+          z.looseObject({
             name: z.string().trim().min(1, 'Name must not be empty').max(200, 'Name must be at most 200 characters'),
             type: z.enum(BOT_TYPES, { message: `Type must be one of ${BOT_TYPES.join(', ')}` }),
           }),
@@ -181,7 +204,7 @@ export function createRouter(bots: GadgetBots, faults: ReadonlySet<string>) {
       update: writer
         .input(
           idInput.extend({
-            data: z.object({
+            data: z.looseObject({
               batteryLife: z.number().finite().gt(0, 'Battery life must be greater than 0').max(10_000).optional(),
             }),
           }),
