@@ -82,6 +82,7 @@ const T = {
   signOut: /sign-out\.spec\.ts › .*sign-out through the user menu ends the caller's session/,
   nonAdmin: /authorization\.spec\.ts › .*non-admin user cannot create/,
   apiCrud: /products-api\.spec\.ts › .*oRPC with the signed-in cookie/,
+  apiFixedFields: /products-api\.spec\.ts › .*oRPC create and update cannot set what the bot type fixes/,
   apiAnon: /products-api\.spec\.ts › .*oRPC without a session/,
   uiList: /products-ui\.spec\.ts › .*products list shows the reference columns/,
   // The gate's one bot, and the full smoke's other types (rows judge one half each: a UI journey is the costliest test).
@@ -424,11 +425,12 @@ export const faultRows: MatrixRow[] = [
     mustNotMention: [/non-admin|without a session|kept the row|cross-site request forgery: |cross-site data theft|open redirect/i],
   },
   {
-    name: 'list-omits-type+trusted-origin-wildcard',
-    faults: ['list-omits-type', 'trusted-origin-wildcard'],
+    name: 'list-omits-type+trusted-origin-wildcard+create-takes-specs',
+    faults: ['list-omits-type', 'trusted-origin-wildcard', 'create-takes-specs'],
     projects: ['setup', 'crud', 'auth'],
-    note: 'the products page (one type missing) vs. Better Auth\'s trusted origins (a host-suffix look-alike passes the callbackURL check)',
+    note: 'the products page (one type missing) vs. Better Auth\'s trusted origins (a host-suffix look-alike passes the callbackURL check) vs. a create that takes the specs the caller sends',
     mustFail: [
+      { title: T.apiFixedFields, message: re('create \\(answered 200\\) stored what the caller sent instead of the (cleaning|gardening|security) specs and the default status, on "[^"]+": batteryLife [\\d.]+ → 1\\d\\d, maxLoadCapacity') },
       { title: T.uiList, message: re('the products list does not show "[^"]+" \\(security\\)') },
       { title: T.externalCallback, message: re('open redirect: Better Auth\'s callbackURL check \\(the one sign-in uses\\) accepted \\d+ of \\d+ external callbackURLs: [^\\n]*host-suffix'), hint: 'open-redirect' },
     ],
@@ -436,12 +438,13 @@ export const faultRows: MatrixRow[] = [
     mustNotMention: [/non-admin|without a session|kept the row|cross-site request forgery: |with type \w+, but it was created as/i],
   },
   {
-    name: 'list-keeps-deleted+admin-check-create-only',
+    name: 'list-keeps-deleted+admin-check-create-only+update-writes-any-field',
     sharedStack: true,
-    faults: ['list-keeps-deleted', 'admin-check-create-only'],
+    faults: ['list-keeps-deleted', 'admin-check-create-only', 'update-writes-any-field'],
     projects: ['setup', 'crud'],
-    note: 'the products page after a delete (the API forgets the bot) vs. the admin check on update and delete',
+    note: 'the products page after a delete (the API forgets the bot) vs. the admin check on update and delete vs. an update that writes every field sent',
     mustFail: [
+      { title: T.apiFixedFields, message: re('update \\(answered 200, sent with the same battery life\\) stored the other fields the caller sent on "[^"]+": name [^,]+ → [^,]+, type \\w+ → \\w+, status available → retired, maxLoadCapacity') },
       { title: T.uiCrudGate, message: re('the products list keeps showing "[^"]+" after the delete dialog, a refetch and a reload, though getById no longer finds it') },
       { title: T.nonAdmin, message: re('a non-admin user could (update|delete) as gbv-viewer'), hint: 'no-admin-check' },
     ],
@@ -471,7 +474,7 @@ export const faultRows: MatrixRow[] = [
       { title: T.securePrefix, message: re('session_token has SameSite=None \\(expected Lax or Strict\\)') },
     ],
     mustWarn: [{ title: T.crossSite, message: re('^Chromium sent the admin\'s session cookie \\(SameSite=None\\) with a cross-site request from (http://)?127\\.0\\.0\\.1:\\d+; only oRPC\'s Origin check stopped the write') }],
-    mustPass: [{ title: T.apiAnon }, { title: T.nonAdmin }, { title: T.crossSiteRead }],
+    mustPass: [{ title: T.apiFixedFields }, { title: T.apiAnon }, { title: T.nonAdmin }, { title: T.crossSiteRead }],
     mustNotMention: [/non-admin|without a session|kept the row|open redirect|cross-site request forgery: a page|cross-site data theft/i],
   },
   {
@@ -497,7 +500,7 @@ export const faultRows: MatrixRow[] = [
       { title: T.apiCrud, message: re('update\'s answer shows "[^"]+" \\(\\w+\\) with battery life [\\d.]+ h, expected [\\d.]+ h') },
       { title: T.apiAnon, message: re('list without a session answered 200'), hint: 'no-session-check' },
     ],
-    mustPass: [{ title: T.nonAdmin }, { title: T.uiList }],
+    mustPass: [{ title: T.apiFixedFields }, { title: T.nonAdmin }, { title: T.uiList }],
     mustNotMention: [/non-admin|kept the row|(getById|create|update|deleteById|new) without a session answered 2/i],
   },
   {
