@@ -75,7 +75,13 @@ async function rig(o: { stopStart?: boolean; rotateSecret?: boolean; gapMs?: num
   const app = mk('app', '/', () => ({ ...appEnv }));
   const auth = mk('auth', '/debug/healthz', () => ({ PATH: process.env.PATH ?? '' }));
   const [a, z] = await Promise.all([app.launch(), auth.launch()]);
-  await Promise.all([app.waitUp(a, { timeoutMs: 20_000, require2xx: true }), auth.waitUp(z, { timeoutMs: 20_000, require2xx: true })]);
+  try {
+    await Promise.all([app.waitUp(a, { timeoutMs: 20_000, require2xx: true }), auth.waitUp(z, { timeoutMs: 20_000, require2xx: true })]);
+  } catch (e) {
+    // What this rig started must not outlive it: a live child or edge keeps the test file (and npm test) running.
+    await Promise.allSettled([app.stopAll(), auth.stopAll(), edge.close()]);
+    throw e;
+  }
   app.current = a;
   auth.current = z;
   edge.routes.setUpstream(HOSTS.app, a.upstream);
@@ -597,4 +603,36 @@ test('the stand-in\'s answers validate against the reference\'s OpenAPI schemas 
   const history = JSON.parse((await api(r, `/api/v1/deployments/applications/${APP_UUID}`)).body) as { deployments: unknown[] };
   assert.deepEqual(violations(history.deployments, { type: 'array', items: { $ref: '#/components/schemas/ApplicationDeploymentQueue' } }, ref), []);
   // Backups: the reference leaves the schedules' schema out ("Content is very complex"); the executions have one.
+});
+
+// A service that dies on EADDRINUSE the first time it starts (it binds its own PORT twice), then serves.
+const BUSY_ONCE = `
+import http from 'node:http';
+import { existsSync, writeFileSync } from 'node:fs';
+const { HOST, PORT, MARK } = process.env;
+const serve = () => http.createServer((q, r) => r.end('ok')).listen(Number(PORT), HOST);
+if (existsSync(MARK)) serve();
+else { writeFileSync(MARK, ''); http.createServer().listen(Number(PORT), HOST, serve); }
+`;
+
+test('a child that finds its port taken (EADDRINUSE) is started again on another port; any other exit is reported', async () => {
+  const busy = join(dir, 'busy-once.mjs');
+  writeFileSync(busy, BUSY_ONCE);
+  const mark = join(dir, 'busy.mark');
+  const sup = new Supervisor({ name: 'busy', script: busy, cwd: ROOT, logDir: join(dir, 'logs'), host: '127.0.0.2', healthPath: '/', env: () => ({ PATH: process.env.PATH ?? '', MARK: mark }) });
+  try {
+    const inst = await sup.launch();
+    const first = inst.port;
+    assert.equal(await sup.waitUp(inst, { timeoutMs: 10_000, require2xx: true }), 200);
+    assert.equal(inst.generation, 2, 'the first start died on EADDRINUSE, the second serves');
+    assert.notEqual(inst.port, first);
+    assert.deepEqual([...sup.instances], [inst]);
+
+    const failing = new Supervisor({ ...sup.o, name: 'fails', env: () => ({ PATH: process.env.PATH ?? '', MARK: join(dir, 'no-such-dir', 'mark') }) });
+    const dead = await failing.launch();
+    await assert.rejects(failing.waitUp(dead, { timeoutMs: 10_000, require2xx: true }), /the process exited \(code 1.*ENOENT/s);
+    assert.equal(dead.generation, 1, 'an exit for another reason is not retried');
+  } finally {
+    await sup.stopAll();
+  }
 });

@@ -50,6 +50,8 @@ export interface SupervisorOptions {
   nodeArgs?: string[];
 }
 
+interface WaitOptions { timeoutMs: number; require2xx: boolean; unhealthyGraceMs?: number }
+
 export class Supervisor {
   current: Instance | undefined;
   readonly instances = new Set<Instance>();
@@ -59,10 +61,17 @@ export class Supervisor {
 
   /** Spawns a new generation on a fresh port; does not wait for it. */
   async launch(envOverride: Record<string, string> = {}): Promise<Instance> {
+    const inst = { env: { ...this.o.env(), ...envOverride } } as Instance;
+    await this.spawnInto(inst);
+    return inst;
+  }
+
+  /** (Re)starts `inst` as a new generation on a fresh port, keeping its env but for HOST and PORT. */
+  private async spawnInto(inst: Instance): Promise<void> {
     const port = await freePort(this.o.host, this.o.portAlsoFreeOn ?? []);
     const generation = ++this.generation;
     const logFile = join(this.o.logDir, `${this.o.name}-${generation}.log`);
-    const env = { ...this.o.env(), ...envOverride, HOST: this.o.host, PORT: String(port) };
+    const env = { ...inst.env, HOST: this.o.host, PORT: String(port) };
     const entryArgs = /\.m?js$/.test(this.o.script) ? [this.o.script] : await runnable(this.o.script, logFile);
     const proc = spawnService({
       name: `${this.o.name}#${generation}`,
@@ -72,11 +81,10 @@ export class Supervisor {
       cwd: this.o.cwd,
       logFile,
     });
-    const inst: Instance = { generation, port, upstream: { host: this.o.host, port }, proc, logFile, env, startedAt: Date.now() };
+    Object.assign(inst, { generation, port, upstream: { host: this.o.host, port }, proc, logFile, env, startedAt: Date.now() });
     this.instances.add(inst);
-    void proc.exited.then(() => this.instances.delete(inst));
+    void proc.exited.then(() => { if (inst.proc === proc) this.instances.delete(inst); });
     this.o.onSpawn?.(inst);
-    return inst;
   }
 
   /**
@@ -85,10 +93,20 @@ export class Supervisor {
    * With `require2xx`, a process that answers but stays non-2xx for `unhealthyGraceMs` is unhealthy, like
    * a container healthcheck that used up its retries.
    */
-  async waitUp(
-    inst: Instance,
-    { timeoutMs, require2xx, unhealthyGraceMs = 5000 }: { timeoutMs: number; require2xx: boolean; unhealthyGraceMs?: number },
-  ): Promise<number> {
+  async waitUp(inst: Instance, o: WaitOptions): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.waitOnce(inst, o);
+      } catch (e) {
+        // The port freePort found free was bound by someone else before the child listened (a race no check
+        // closes): start it again on another port, at most twice. Any other exit is the service's own failure.
+        if (attempt > 2 || !inst.proc.exitInfo || !/EADDRINUSE/.test(tail(inst.logFile, 40))) throw e;
+        await this.spawnInto(inst);
+      }
+    }
+  }
+
+  private async waitOnce(inst: Instance, { timeoutMs, require2xx, unhealthyGraceMs = 5000 }: WaitOptions): Promise<number> {
     let firstUnhealthy: number | undefined;
     let lastStatus = 0;
     return waitFor(
