@@ -3,7 +3,7 @@
 // and list), never by the operation's own answer alone.
 import { test } from '../../fixtures/test.ts';
 import type { Bot } from '../../fixtures/api.ts';
-import { botProblems, changedBy, type Expected } from '../../fixtures/data.ts';
+import { BOT_FIELDS, botProblems, changedBy, type Expected } from '../../fixtures/data.ts';
 import { expectNone } from '../../fixtures/observed.ts';
 import { BOT_TYPE_IDS, BOT_TYPE_SPECS, type BotType } from '../../fixtures/pages/index.ts';
 import { label } from '../../helpers/labels.ts';
@@ -71,14 +71,13 @@ function extraFields(type: BotType) {
 }
 
 const otherType = (t: BotType): BotType => BOT_TYPE_IDS[(BOT_TYPE_IDS.indexOf(t) + 1) % BOT_TYPE_IDS.length]!;
-const FIELDS = ['name', 'type', 'status', 'batteryLife', 'maxLoadCapacity'] as const;
 
 /**
  * The sent fields the bot now holds that it did not hold before the call: proof that the call stored them.
  * A field that changed to something else is another promise's breakage (the CRUD check's), not this one.
  */
-function takenFields(sent: Partial<Record<(typeof FIELDS)[number], unknown>>, before: Partial<Bot>, after: Bot): string[] {
-  return FIELDS.filter((k) => k in sent && after[k] === sent[k] && before[k] !== sent[k]).map((k) => `${k} ${String(before[k])} → ${String(after[k])}`);
+function takenFields(sent: Partial<Record<(typeof BOT_FIELDS)[number], unknown>>, before: Partial<Bot>, after: Bot): string[] {
+  return BOT_FIELDS.filter((k) => k in sent && after[k] === sent[k] && before[k] !== sent[k]).map((k) => `${k} ${String(before[k])} → ${String(after[k])}`);
 }
 
 test('oRPC create and update cannot set what the bot type fixes: extra fields are ignored or refused', async ({ api, bots }) => {
